@@ -1,0 +1,1 @@
+"""Core records, config, run-directory I/O."""

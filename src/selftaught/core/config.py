@@ -1,0 +1,173 @@
+"""Recipe configuration: every field declared once, with its description beside it.
+
+A recipe is a YAML file validated against `Config`; `--set a.b=value` overrides any key. Unknown keys
+are errors naming the key and the nearest valid name; every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TaskConfig(_Section):
+    name: str | None = Field(None, description="A reasoning-gym dataset name (see `selftaught tasks`).")
+    path: str | None = Field(None, description="A JSONL file or a saved HF `datasets` folder with question/answer fields.")
+    callable: str | None = Field(None, description="A user task as `module:function` returning a Task.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Options passed to the reasoning-gym dataset config.")
+    question_field: str = Field("question", description="JSONL/dataset field holding the question.")
+    answer_field: str = Field("answer", description="JSONL/dataset field holding the gold answer.")
+    n_train: int = Field(128, ge=1, description="Training problems sampled each round.")
+    n_eval: int = Field(128, ge=1, description="Held-out problems for greedy evaluation (disjoint from training).")
+    few_shot: int = Field(2, ge=0, description="Worked examples put in the chat prompt before the question.")
+    system_prompt: str | None = Field(None, description="System message; None uses the task's default instruction.")
+
+
+class SamplingConfig(_Section):
+    n: int = Field(4, ge=1, description="Attempts sampled per training problem.")
+    temperature: float = Field(0.7, ge=0.0, description="Sampling temperature for training attempts.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    max_new_tokens: int = Field(128, ge=1, description="Most tokens generated per attempt.")
+    batch_size: int = Field(64, ge=1, description="Sequences generated together (prompts x n).")
+
+
+class EvalConfig(_Section):
+    max_new_tokens: int = Field(128, ge=1, description="Most tokens generated per held-out answer (greedy).")
+    batch_size: int = Field(64, ge=1, description="Held-out prompts generated together.")
+
+
+class SelectConfig(_Section):
+    rule: Literal["correct"] = Field("correct", description="Which samples become training data: `correct` keeps verified-correct ones (RFT).")
+    dedupe: bool = Field(True, description="Drop repeated completions of the same problem (after whitespace normalisation).")
+    max_per_problem: int | None = Field(None, ge=1, description="Keep at most this many samples per problem (None: all).")
+
+
+class LoraConfig(_Section):
+    enabled: bool = Field(False, description="Train a LoRA adapter instead of all weights; merged when saved.")
+    r: int = Field(16, ge=1, description="LoRA rank.")
+    alpha: int = Field(32, ge=1, description="LoRA alpha.")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="LoRA dropout.")
+    target_modules: list[str] | str = Field("all-linear", description="Modules to adapt (PEFT `target_modules`).")
+
+
+class TrainConfig(_Section):
+    method: Literal["sft"] = Field("sft", description="Training method: `sft` (TRL SFTTrainer, loss on the completion only).")
+    learning_rate: float = Field(2e-5, gt=0.0, description="Peak learning rate.")
+    epochs: float = Field(2.0, gt=0.0, description="Passes over the round's selected samples.")
+    batch_size: int = Field(8, ge=1, description="Per-device training batch size.")
+    grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps.")
+    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="Fraction of steps spent warming up the LR.")
+    lr_scheduler: str = Field("constant", description="transformers LR scheduler name.")
+    max_length: int = Field(512, ge=8, description="Longest training sequence in tokens (prompt + completion).")
+    lora: LoraConfig = Field(default_factory=LoraConfig, description="PEFT LoRA settings.")
+    report_to: Literal["none", "tensorboard", "wandb"] = Field("none", description="Trainer logging backend.")
+
+
+class LoopConfig(_Section):
+    rounds: int = Field(2, ge=0, description="Self-improvement rounds after round 0 (the base model's evaluation).")
+    kind: Literal["rft"] = Field("rft", description="`rft`: each round trains from the last round's model.")
+    keep_checkpoints: Literal["last", "all"] = Field("last", description="`last` deletes older round checkpoints to bound disk use.")
+    fresh_problems: bool = Field(True, description="Draw new training problems each round (else reuse round 1's).")
+
+
+class Config(_Section):
+    name: str = Field("default", description="Run name; the run directory defaults to runs/NAME.")
+    model: str = Field("default", description="`default` (SmolLM2-135M-Instruct), a Hub id or a local folder.")
+    backend: Literal["hf"] = Field("hf", description="Generation backend: `hf` (transformers generate).")
+    device: str = Field("auto", description="`auto`, `cpu`, `cuda` or `cuda:N`.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="Model dtype; auto = bf16 on GPU, fp32 on CPU.")
+    seed: int = Field(0, description="Seed for problem generation, sampling and training.")
+    threads: int | None = Field(None, ge=1, description="CPU threads for torch (None: torch's default).")
+    task: TaskConfig = Field(default_factory=TaskConfig, description="Where problems and answers come from.")
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig, description="Training-attempt sampling.")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="Held-out greedy evaluation.")
+    select: SelectConfig = Field(default_factory=SelectConfig, description="Choosing training samples.")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="Fine-tuning each round.")
+    loop: LoopConfig = Field(default_factory=LoopConfig, description="The round loop.")
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Valid field names of the section at `loc` (for did-you-mean)."""
+    cls: Any = model
+    for part in loc[:-1]:
+        field = cls.model_fields.get(part) if isinstance(part, str) else None
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return []
+        cls = ann
+    return list(cls.model_fields)
+
+
+def _describe(err: dict, source: str) -> str:
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc)
+    if err["type"] == "extra_forbidden":
+        names = _fields_at(Config, loc)
+        close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+        hint = f" Did you mean `{'.'.join(map(str, loc[:-1] + (close[0],)))}`?" if close else ""
+        return f"{source}: unknown key `{key}`.{hint} Valid keys here: {', '.join(names)}."
+    return f"{source}: `{key}`: {err['msg']} (got {err.get('input')!r})."
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key=value, for example --set loop.rounds=3.")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {text!r}: `{part}` is not a section.")
+        node[path[-1]] = value
+    return data
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load and validate a recipe (None: all defaults), then apply `key=value` overrides."""
+    data: dict[str, Any] = {}
+    source = str(path) if path else "defaults"
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise ConfigError(f"Recipe {p} not found. Recipes shipped with selftaught are in recipes/.")
+        try:
+            data = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: a recipe is a mapping of keys, got {type(data).__name__}.")
+    if overrides:
+        data = apply_overrides(data, overrides)
+        source += " (with --set overrides)"
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError("\n".join(_describe(err, source) for err in e.errors())) from None
+    sources = [x for x in (cfg.task.name, cfg.task.path, cfg.task.callable) if x]
+    if len(sources) != 1:
+        raise ConfigError(f"{source}: set exactly one of task.name, task.path, task.callable (got {len(sources)}).")
+    return cfg
+
+
+def dump_config(cfg: Config) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,33 @@
+"""The small interfaces between layers (DESIGN.md: small Protocols, not base-class trees)."""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol, runtime_checkable
+
+from .records import Problem, Prompt, Sample, SamplingParams, Score
+
+
+@runtime_checkable
+class Task(Protocol):
+    name: str
+    version: str
+
+    def problems(self, split: str, n: int, seed: int, level: int | None = None) -> list[Problem]:
+        """`n` problems of `split` ("train" or "eval"); the two splits never overlap."""
+        ...
+
+    def score(self, problem: Problem, completion: str) -> Score:
+        """Extract the answer from `completion` and judge it against `problem.answer`."""
+        ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    def generate(self, prompts: list[Prompt], params: SamplingParams, n: int = 1,
+                 problem_ids: list[str] | None = None) -> list[list[Sample]]:
+        """n samples for each prompt, in prompt order."""
+        ...
+
+
+# Same shape as TRL reward functions take: one float per (problem, sample).
+RewardFn = Callable[[list[Problem], list[Sample]], list[float]]
