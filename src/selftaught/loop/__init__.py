@@ -1,1 +1,1 @@
-
+"""The round loop and its run directory."""

@@ -1,0 +1,114 @@
+"""The run directory: every round's files, written atomically, and what a resume can trust.
+
+    runs/NAME/config.yaml                 the resolved config, as run
+    runs/NAME/rounds/003/samples.jsonl    training attempts      scores.jsonl   their verdicts
+                         selected.jsonl   training records       eval_samples.jsonl / eval_scores.jsonl
+                         train.json       trainer log            metrics.json   the round's metrics
+                         checkpoint/      the round's model (save_pretrained)
+    runs/NAME/metrics.jsonl               one line a finished round, rebuilt from the metrics.json files
+
+A round is finished when its metrics.json exists; a step is finished when its file exists (files are
+only ever renamed into place, so a file that exists is whole).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core.config import Config, dump_config
+from ..core.errors import SelftaughtError
+from ..core.io import atomic_write_text, read_jsonl, write_json, write_jsonl
+
+
+class RunDir:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.root / "metrics.jsonl"
+
+    def round_dir(self, index: int) -> Path:
+        return self.root / "rounds" / f"{index:03d}"
+
+    def path(self, index: int, name: str) -> Path:
+        return self.round_dir(index) / name
+
+    def has(self, index: int, name: str) -> bool:
+        return self.path(index, name).exists()
+
+    def checkpoint(self, index: int) -> Path:
+        return self.path(index, "checkpoint")
+
+    def prepare(self, cfg: Config, fresh: bool) -> bool:
+        """Create or reopen the run directory; True when resuming an earlier run.
+
+        A resume must use the same config: a changed recipe on an existing run is an error (use
+        --fresh or another --run-dir), so files from two configs never mix.
+        """
+        text = dump_config(cfg)
+        if self.config_path.exists() and not fresh:
+            old = yaml.safe_load(self.config_path.read_text())
+            new = yaml.safe_load(text)
+            if old != new:
+                diff = _diff_keys(old, new)
+                raise SelftaughtError(
+                    f"{self.root} holds a run with a different config (changed: {', '.join(diff)}). "
+                    "Rerun with --fresh to start over there, or choose another --run-dir.")
+            return True
+        if fresh and self.root.exists():
+            for name in ("rounds", "metrics.jsonl", "report.html", "config.yaml"):
+                target = self.root / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.config_path, text)
+        return False
+
+    def finished_rounds(self) -> list[int]:
+        rounds = self.root / "rounds"
+        if not rounds.exists():
+            return []
+        return sorted(int(p.name) for p in rounds.iterdir()
+                      if p.name.isdigit() and (p / "metrics.json").exists())
+
+    def write_records(self, index: int, name: str, records) -> None:
+        write_jsonl(self.path(index, name), records)
+
+    def read_records(self, index: int, name: str) -> list[dict[str, Any]]:
+        return read_jsonl(self.path(index, name))
+
+    def write_metrics(self, index: int, metrics: dict[str, Any]) -> None:
+        """metrics.json for the round (this marks it finished), then rebuild metrics.jsonl."""
+        write_json(self.path(index, "metrics.json"), metrics)
+        lines = [json.loads(self.path(i, "metrics.json").read_text()) for i in self.finished_rounds()]
+        atomic_write_text(self.metrics_path, "".join(json.dumps(m) + "\n" for m in lines))
+
+    def all_metrics(self) -> list[dict[str, Any]]:
+        return [json.loads(self.path(i, "metrics.json").read_text()) for i in self.finished_rounds()]
+
+    def prune_checkpoints(self, keep: int) -> None:
+        """Delete every round checkpoint but `keep`'s (keep_checkpoints: last)."""
+        for p in (self.root / "rounds").glob("*/checkpoint"):
+            if int(p.parent.name) != keep:
+                shutil.rmtree(p)
+
+
+def _diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new)):
+            out += _diff_keys(old.get(k), new.get(k), f"{prefix}{k}.")
+        return out
+    return [] if old == new else [prefix.rstrip(".")]
