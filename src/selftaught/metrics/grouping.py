@@ -20,6 +20,7 @@ class ProblemGroup:
     problem: Problem
     samples: list[Sample] = field(default_factory=list)
     scores: list[Score] = field(default_factory=list)
+    indices: list[int] = field(default_factory=list)  # positions in the flat samples list
 
     @property
     def n(self) -> int:
@@ -69,11 +70,12 @@ def group_by_problem(problems: Sequence[Problem], samples: Sequence[Sample],
         if p.id in groups:
             raise DataError(f"problem id {p.id!r} appears twice among the problems.")
         groups[p.id] = ProblemGroup(p)
-    for sample, score in zip(samples, scores):
+    for i, (sample, score) in enumerate(zip(samples, scores)):
         group = groups.get(sample.problem_id)
         if group is None:
             raise DataError(f"sample {sample.id!r} names problem {sample.problem_id!r}, "
                             "which is not among the problems given.")
         group.samples.append(sample)
         group.scores.append(score)
+        group.indices.append(i)
     return list(groups.values())
