@@ -5,8 +5,8 @@ import pytest
 from selftaught.core.records import Sample
 from selftaught.metrics import (distinct_answers, distinct_correct_answers, distinct_correct_texts,
                                 distinct_n, distinct_n_problem, mean_completion_length,
-                                mean_entropy, mean_token_logprob, ngrams, normalize_ws,
-                                sample_entropy)
+                                mean_entropy, mean_stat, mean_token_logprob, ngrams,
+                                normalize_ws, sample_entropy, token_logprob)
 
 
 def test_distinct_answers_counts_parsed_answers_per_problem():
@@ -57,3 +57,11 @@ def test_sample_statistics():
     assert mean_entropy(samples[2:]) is None
     assert mean_token_logprob(samples[1:]) is None
     assert mean_completion_length([]) is None
+
+
+def test_logprob_falls_back_to_stats_and_generic_stat_mean():
+    s = Sample("p", "x", 0, stats={"mean_logprob": -0.3, "self_certainty": 4.0})
+    assert token_logprob(s) == pytest.approx(-0.3)
+    assert token_logprob(Sample("p", "x", 0)) is None
+    assert mean_stat([s, Sample("p", "y", 1, stats={"self_certainty": 2.0})], "self_certainty") == 3.0
+    assert mean_stat([s], "missing") is None

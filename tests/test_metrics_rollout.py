@@ -52,6 +52,7 @@ def test_round_metrics_hand_computed():
     assert m["distinct_4gram"] == 0.0
     assert m["entropy"] == pytest.approx(0.375)
     assert m["logprob"] == pytest.approx(-1.0)
+    assert m["self_certainty"] is None
     assert m["completion_length"] == pytest.approx(3.5)
     assert m["tokens"] == 28
     json.dumps(m, allow_nan=False)  # JSON-ready as metrics.json

@@ -12,8 +12,8 @@
 
 from .calibration import brier_score, calibration_bins, confidence_auroc, expected_calibration_error
 from .diversity import (distinct_answers, distinct_correct_answers, distinct_correct_texts, distinct_n,
-                        distinct_n_problem, mean_completion_length, mean_entropy, mean_token_logprob,
-                        ngrams, normalize_ws, sample_entropy)
+                        distinct_n_problem, mean_completion_length, mean_entropy, mean_stat,
+                        mean_token_logprob, ngrams, normalize_ws, sample_entropy, token_logprob)
 from .exploit import (auroc, average_ranks, balance_counts, balance_score, precision_recall_f1,
                       problem_balance, threshold_choice)
 from .grouping import ProblemGroup, check_aligned, group_by_problem
@@ -30,7 +30,7 @@ __all__ = [
     "distinct_correct_answers", "distinct_correct_texts", "distinct_n", "distinct_n_problem", "ece",
     "expected_calibration_error", "group_by_problem", "is_right", "maj_at_k", "maj_at_k_expected",
     "majority_vote", "mean_at_n", "mean_ci", "mean_completion_length", "mean_entropy",
-    "mean_token_logprob", "ngrams", "normalize_ws", "pass_at_k", "pass_at_k_curve",
+    "mean_stat", "mean_token_logprob", "ngrams", "normalize_ws", "pass_at_k", "pass_at_k_curve",
     "precision_recall_f1", "problem_balance", "round_metrics", "sample_entropy", "threshold_choice",
-    "wilson_interval",
+    "token_logprob", "wilson_interval",
 ]

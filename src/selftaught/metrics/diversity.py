@@ -120,13 +120,31 @@ def mean_entropy(samples: Sequence[Sample]) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
+def mean_stat(samples: Sequence[Sample], key: str) -> float | None:
+    """Mean of `Sample.stats[key]` over the samples that carry it; None when none does.
+
+    >>> mean_stat([Sample("p", "x", 1, stats={"self_certainty": 2.0}), Sample("p", "y", 1)], "self_certainty")
+    2.0
+    """
+    vals = [float(s.stats[key]) for s in samples if s.stats.get(key) is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def token_logprob(sample: Sample) -> float | None:
+    """The sample's per-token log-probability: logprob / n_tokens, else `stats["mean_logprob"]`."""
+    if sample.logprob is not None and sample.n_tokens > 0:
+        return sample.logprob / sample.n_tokens
+    value = sample.stats.get("mean_logprob")
+    return None if value is None else float(value)
+
+
 def mean_token_logprob(samples: Sequence[Sample]) -> float | None:
-    """Mean over samples of logprob / n_tokens (per-token log-probability); None when absent.
+    """Mean over samples of their per-token log-probability; None when no sample has one.
 
     >>> mean_token_logprob([Sample("p", "x", 4, logprob=-2.0), Sample("p", "y", 2, logprob=-2.0)])
     -0.75
     """
-    vals = [s.logprob / s.n_tokens for s in samples if s.logprob is not None and s.n_tokens > 0]
+    vals = [v for v in map(token_logprob, samples) if v is not None]
     return float(np.mean(vals)) if vals else None
 
 

@@ -20,6 +20,7 @@ Keys (each optionally behind a prefix such as "rollout/"):
     distinct_{1..4}gram  distinct-n over the problem's completions
     entropy        mean per-token entropy (None when the backend gave none)
     logprob        mean per-token log-probability (None when absent)
+    self_certainty mean self-certainty (Kang et al. 2025) from Sample.stats (None when absent)
     completion_length    mean completion length in tokens
     tokens         total tokens generated
     n_problems, n_samples
@@ -35,7 +36,8 @@ import numpy as np
 
 from ..core.records import Problem, Sample, Score
 from .diversity import (distinct_answers, distinct_correct_answers, distinct_correct_texts,
-                        distinct_n, mean_completion_length, mean_entropy, mean_token_logprob)
+                        distinct_n, mean_completion_length, mean_entropy, mean_stat,
+                        mean_token_logprob)
 from .grouping import ProblemGroup, group_by_problem
 from .passk import maj_at_k, mean_at_n, pass_at_k_curve
 from .stats import wilson_interval
@@ -66,6 +68,7 @@ def round_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores
     flat = [s for g in groups for s in g.samples]
     out["entropy"] = mean_entropy(flat)
     out["logprob"] = mean_token_logprob(flat)
+    out["self_certainty"] = mean_stat(flat, "self_certainty")
     out["completion_length"] = mean_completion_length(flat)
     out["tokens"] = int(sum(s.n_tokens for s in flat))
     return {prefix + k: v for k, v in out.items()}

@@ -1,7 +1,7 @@
 """Rule `threshold`: keep samples whose score is at least a threshold (reward model, confidence).
 
 The score is `key`, looked up per sample: "reward" (Score.reward, the default), "logprob" (the
-sample's per-token log-probability, logprob / n_tokens), or any key of Sample.stats that the
+sample's per-token log-probability, logprob / n_tokens or stats["mean_logprob"]), or any key of Sample.stats that the
 generator wrote ("self_certainty", "mean_entropy", ...). Or pass `values`, one float per sample in
 the order of `samples` (a scorer's output list, the shape TRL reward functions return).
 
@@ -16,6 +16,7 @@ from typing import Sequence
 
 from ..core.errors import ConfigError, DataError
 from ..core.records import Problem, Sample, Score
+from ..metrics.diversity import token_logprob
 from ..metrics.grouping import check_aligned, group_by_problem
 from .common import Selector, check_common, finish
 from .records import Selected
@@ -32,7 +33,7 @@ def sample_value(sample: Sample, score: Score, key: str) -> float | None:
     if key == "reward":
         value = score.reward
     elif key == "logprob":
-        value = sample.logprob / sample.n_tokens if sample.logprob is not None and sample.n_tokens else None
+        value = token_logprob(sample)
     else:
         value = sample.stats.get(key)
     if value is None or (isinstance(value, float) and math.isnan(value)):
