@@ -1,0 +1,97 @@
+"""Chat prompts: a system instruction, a few worked examples, then the question.
+
+The worked-example shape is a plain function, `WorkedExample = (question, answer, metadata) -> str`,
+so a task can swap it: `ReasoningGymTask(..., worked_example=my_fn)` or an entry in
+`WORKED_EXAMPLES` keyed by reasoning-gym dataset name. Any change to the text here must bump
+`PROMPT_VERSION`, which each task records in its `version`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..core.records import Message
+
+__all__ = [
+    "PROMPT_VERSION",
+    "DEFAULT_SYSTEM_PROMPT",
+    "WorkedExample",
+    "WORKED_EXAMPLES",
+    "build_messages",
+    "default_worked_example",
+    "expression_worked_example",
+    "worked_example_for",
+]
+
+PROMPT_VERSION = "p1"
+
+DEFAULT_SYSTEM_PROMPT = (
+    "Solve the problem. Reason step by step, briefly. "
+    "Finish with a final line of the form `Answer: <answer>`."
+)
+
+WorkedExample = Callable[[str, str, dict[str, Any]], str]
+
+
+def default_worked_example(question: str, answer: str, metadata: dict[str, Any]) -> str:
+    """A generic worked answer: one short line, then the `Answer:` line (a multi-line answer below it).
+
+    >>> print(default_worked_example("Reverse 'ab'.", "ba", {}))
+    Working it out gives ba.
+    Answer: ba
+    >>> print(default_worked_example("Transpose [[1, 2]].", "1\\n2", {}))
+    Working it out gives this.
+    Answer:
+    1
+    2
+    """
+    if "\n" in answer:
+        return f"Working it out gives this.\nAnswer:\n{answer}"
+    stop = "" if answer.endswith((".", "!", "?")) else "."
+    return f"Working it out gives {answer}{stop}\nAnswer: {answer}"
+
+
+def expression_worked_example(question: str, answer: str, metadata: dict[str, Any]) -> str:
+    """For tasks whose metadata carries the `expression` (reasoning-gym's basic_arithmetic).
+
+    >>> print(expression_worked_example("Calculate 5 - 3.", "2", {"expression": "5 - 3"}))
+    5 - 3 = 2
+    Answer: 2
+    """
+    expression = metadata.get("expression")
+    if not isinstance(expression, str) or not expression.strip():
+        return default_worked_example(question, answer, metadata)
+    return f"{expression.strip()} = {answer}\nAnswer: {answer}"
+
+
+# reasoning-gym dataset name -> worked-example shape; anything else uses the default.
+WORKED_EXAMPLES: dict[str, WorkedExample] = {
+    "basic_arithmetic": expression_worked_example,
+    "chain_sum": expression_worked_example,
+}
+
+
+def worked_example_for(dataset_name: str) -> WorkedExample:
+    """The worked-example shape registered for a dataset name (default when none is)."""
+    return WORKED_EXAMPLES.get(dataset_name, default_worked_example)
+
+
+def build_messages(
+    question: str,
+    examples: list[tuple[str, str]] | None = None,
+    system_prompt: str | None = None,
+) -> list[Message]:
+    """System instruction, then each (question, worked answer) as a user/assistant turn, then the question.
+
+    >>> msgs = build_messages("Calculate 1 + 1.", [("Calculate 5 - 3.", "5 - 3 = 2\\nAnswer: 2")])
+    >>> [m["role"] for m in msgs]
+    ['system', 'user', 'assistant', 'user']
+    >>> msgs[-1]["content"]
+    'Calculate 1 + 1.'
+    """
+    messages: list[Message] = [{"role": "system", "content": system_prompt or DEFAULT_SYSTEM_PROMPT}]
+    for example_question, worked in examples or []:
+        messages.append({"role": "user", "content": example_question})
+        messages.append({"role": "assistant", "content": worked})
+    messages.append({"role": "user", "content": question})
+    return messages
