@@ -1,0 +1,217 @@
+"""Problems from a JSONL file or a saved HF `datasets` folder; answers checked with math-verify.
+
+Split: each question goes to "eval" when the sha1 of its (stripped) text falls in 1 bucket of 5,
+otherwise to "train". The split is a property of the text alone, so the two never overlap and stay
+the same across runs, seeds and sizes. Repeated questions are kept once (first occurrence).
+The few-shot examples are the `few_shot` train questions with the smallest hashes (stable), and
+they are removed from the train pool. `problems(split, n, seed)` samples `n` of the split with
+`seed`; fewer than `n` available returns them all with a warning; an empty split is an error.
+
+A `datasets` folder may hold a `Dataset` or a `DatasetDict`; a DatasetDict's splits are pooled and
+re-split as above (its own train/test split is not used, so that the rule is the same everywhere).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ConfigError, DataError
+from ..core.io import read_jsonl
+from ..core.records import Problem, Score
+from .extract import extract_answer
+from .prompts import PROMPT_VERSION, WorkedExample, build_messages, default_worked_example
+
+__all__ = ["JsonlTask", "answers_match", "EVAL_ONE_IN"]
+
+log = logging.getLogger("selftaught.tasks")
+
+EVAL_ONE_IN = 5  # 1 question in 5 is held out for eval
+SPLIT_VERSION = "s1"
+
+
+def _hash(question: str) -> int:
+    """A stable integer from the question text (sha1): decides its split."""
+    return int(hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[:12], 16)
+
+
+def _math_timeout() -> int | None:
+    """math-verify's timeout uses SIGALRM, which only works in the main thread."""
+    import threading
+
+    return 5 if threading.current_thread() is threading.main_thread() else None
+
+
+def _parse(text: str) -> list:
+    """math-verify parse of `text`, trying it wrapped in `$...$` first when it has no math markers."""
+    from math_verify import parse
+
+    timeout = _math_timeout()
+    tries = [text] if ("$" in text or "\\boxed" in text) else [f"${text}$", text]
+    for candidate in tries:
+        try:
+            parsed = parse(candidate, parsing_timeout=timeout)
+        except Exception:
+            parsed = []
+        if parsed:
+            return parsed
+    return []
+
+
+def _normalize(text: str) -> str:
+    """Lower-case, no whitespace, no `$`, no trailing period: the fallback comparison."""
+    return re.sub(r"\s+", "", text.strip().strip("$").rstrip(".").lower())
+
+
+def answers_match(gold: str, pred: str) -> bool:
+    """True when `pred` equals `gold` mathematically (math-verify), else by normalized string.
+
+    >>> answers_match("\\\\frac{1}{2}", "0.5"), answers_match("1/2", "0.5"), answers_match("2", "3")
+    (True, True, False)
+    >>> answers_match("Paris", " paris. ")
+    True
+    """
+    from math_verify import verify
+
+    gold_parsed, pred_parsed = _parse(gold), _parse(pred)
+    if gold_parsed and pred_parsed:
+        try:
+            if verify(gold_parsed, pred_parsed, timeout_seconds=_math_timeout()):
+                return True
+        except Exception:
+            pass
+    return _normalize(gold) == _normalize(pred)
+
+
+def _line_number(path: Path, row_index: int) -> int:
+    """1-based line number of the `row_index`-th non-blank line (read_jsonl skips blank lines)."""
+    with open(path, encoding="utf-8") as f:
+        count = -1
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                count += 1
+                if count == row_index:
+                    return lineno
+    return row_index + 1
+
+
+def _load_rows(path: Path) -> tuple[list[dict[str, Any]], bool]:
+    """Rows of a JSONL file or a saved `datasets` folder; the flag says whether it was JSONL."""
+    if not path.exists():
+        raise DataError(f"{path}: not found. task.path takes a JSONL file or a folder saved with `datasets.save_to_disk`.")
+    if not path.is_dir():
+        return read_jsonl(path), True
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except Exception as e:
+        raise DataError(f"{path}: not a folder saved with `datasets.save_to_disk` ({type(e).__name__}: {e}).") from None
+    parts = list(loaded.values()) if isinstance(loaded, datasets.DatasetDict) else [loaded]
+    return [dict(row) for part in parts for row in part], False
+
+
+def _split(unique: dict[str, str], few_shot: int) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str]]]:
+    """({"train": pairs, "eval": pairs}, shots): eval by hash, shots = lowest-hash train pairs, file order kept."""
+    is_eval = {q: _hash(q) % EVAL_ONE_IN == 0 for q in unique}
+    shots = sorted((q for q in unique if not is_eval[q]), key=_hash)[: max(0, few_shot)]
+    shot_set = set(shots)
+    pool = {
+        "eval": [(q, a) for q, a in unique.items() if is_eval[q]],
+        "train": [(q, a) for q, a in unique.items() if not is_eval[q] and q not in shot_set],
+    }
+    return pool, [(q, unique[q]) for q in shots]
+
+
+class JsonlTask:
+    """Question/answer pairs from `path` (JSONL or `datasets` folder); see the module docstring."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        question_field: str = "question",
+        answer_field: str = "answer",
+        few_shot: int = 2,
+        system_prompt: str | None = None,
+        name: str | None = None,
+        worked_example: WorkedExample | None = None,
+    ):
+        self.path = Path(path)
+        self.question_field, self.answer_field = question_field, answer_field
+        self.system_prompt = system_prompt
+        self.name = name or self.path.stem
+        rows, is_jsonl = _load_rows(self.path)
+        unique: dict[str, str] = {}
+        for question, answer in self._pairs(rows, is_jsonl):
+            unique.setdefault(question, answer)  # repeated questions: the first one is kept
+        fingerprint = hashlib.sha1(repr(sorted(unique.items())).encode()).hexdigest()[:10]
+        self.version = f"jsonl={fingerprint};prompt={PROMPT_VERSION};split={SPLIT_VERSION};math_verify"
+        self._pool, shots = _split(unique, few_shot)
+        shape = worked_example or default_worked_example
+        self._shots = [(q, shape(q, a, {})) for q, a in shots]
+
+    def _where(self, index: int, is_jsonl: bool) -> str:
+        """'file, line N' for JSONL (counting blank lines), 'folder, row N' for a datasets folder."""
+        if is_jsonl:
+            return f"{self.path}, line {_line_number(self.path, index)}"
+        return f"{self.path}, row {index}"
+
+    def _pairs(self, rows: list[dict[str, Any]], is_jsonl: bool) -> list[tuple[str, str]]:
+        """(question, answer) strings of every row; a missing or empty field is a DataError."""
+        if not rows:
+            raise DataError(f"{self.path}: no rows; a task needs at least one question/answer pair.")
+        pairs = []
+        for index, row in enumerate(rows):
+            for field in (self.question_field, self.answer_field):
+                if row.get(field) is None or str(row[field]).strip() == "":
+                    have = ", ".join(sorted(map(str, row))) or "(none)"
+                    raise DataError(
+                        f"{self._where(index, is_jsonl)}: no `{field}` field (or it is empty). This line has "
+                        f"fields: {have}. Set task.question_field / task.answer_field to the right names."
+                    )
+            pairs.append((str(row[self.question_field]).strip(), str(row[self.answer_field]).strip()))
+        return pairs
+
+    def examples(self) -> list[tuple[str, str]]:
+        """The few-shot (question, worked answer) pairs: fixed, taken from train, in neither split."""
+        return list(self._shots)
+
+    def problems(self, split: str, n: int, seed: int, level: int | None = None) -> list[Problem]:
+        """`n` problems of `split` sampled with `seed` (all of them, with a warning, if fewer exist)."""
+        if split not in self._pool:
+            raise ConfigError(f"split must be 'train' or 'eval', got {split!r}.")
+        if level is not None:
+            raise ConfigError(f"{self.path}: JSONL/datasets tasks have no difficulty levels (got level={level}).")
+        pool = self._pool[split]
+        if not pool:
+            raise DataError(
+                f"{self.path}: the {split} split is empty ({sum(map(len, self._pool.values()))} other questions): "
+                f"1 question in {EVAL_ONE_IN} goes to eval by a hash of its text, so add more rows."
+            )
+        if n > len(pool):
+            log.warning("%s: asked for %d %s problems, only %d exist; using all of them.", self.path, n, split, len(pool))
+        chosen = random.Random(seed).sample(pool, min(n, len(pool)))
+        return [self._problem(q, a, split) for q, a in chosen]
+
+    def _problem(self, question: str, answer: str, split: str) -> Problem:
+        """A Problem whose id hashes the question: the same problem keeps its id across runs."""
+        digest = hashlib.sha1(question.encode("utf-8")).hexdigest()[:12]
+        return Problem(
+            id=f"{self.name}-{digest}",
+            prompt=build_messages(question, self._shots, self.system_prompt),
+            answer=answer,
+            meta={"task": self.name, "split": split, "source": str(self.path), "question": question},
+        )
+
+    def score(self, problem: Problem, completion: str, sample_id: str | None = None) -> Score:
+        """Extract the answer and compare it with `problem.answer` through math-verify."""
+        sid = problem.id if sample_id is None else sample_id
+        extracted = extract_answer(completion)
+        if extracted is None:
+            return Score(sid, None, "unparsed", 0.0, "math_verify")
+        ok = problem.answer is not None and answers_match(problem.answer, extracted)
+        return Score(sid, extracted, "correct" if ok else "incorrect", 1.0 if ok else 0.0, "math_verify")
