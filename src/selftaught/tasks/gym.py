@@ -133,7 +133,18 @@ class ReasoningGymTask:
         self.version = f"reasoning_gym={reasoning_gym.__version__};prompt={PROMPT_VERSION};split={SPLIT_VERSION}"
         self._datasets: dict[tuple, Any] = {}
         self._shots: dict[int | None, list[tuple[str, str]]] = {}
-        self._build("eval", 0, None, 16)[0]  # fail now, before any model is loaded, on bad option values
+        self._validate()
+
+    def _validate(self) -> None:
+        """Build a small dataset and one item now, so bad option values fail before a model loads."""
+        dataset = self._build("eval", 0, None, 16)
+        try:
+            dataset[0]
+        except Exception as e:
+            raise ConfigError(
+                f"`{self.name}` could not generate a problem with task.options {self.options}: "
+                f"{type(e).__name__}: {e}. Check the option values against the dataset's config."
+            ) from None
 
     # -- datasets -------------------------------------------------------------------------------
 
@@ -199,12 +210,13 @@ class ReasoningGymTask:
         """The few-shot (question, worked answer) pairs; fixed per task and level, in no split.
 
         Datasets without a single gold answer (answer None) cannot show one: fewer shots, with a warning.
+        Override the worked-answer text with `worked_example=` (see `prompts.WorkedExample`).
         """
         if level not in self._shots:
             _, drawn = self._draw("shots", self.few_shot, _SHOT_SEED, level) if self.few_shot else (None, [])
             if len(drawn) < self.few_shot:
-                log.warning("%s: only %d of %d few-shot examples have a gold answer to show; using those.",
-                            self.name, len(drawn), self.few_shot)
+                log.warning("%s: only %d of %d few-shot examples could be drawn (too few distinct questions "
+                            "with a gold answer to show); using those.", self.name, len(drawn), self.few_shot)
             self._shots[level] = [
                 (str(e["question"]), self.worked_example(str(e["question"]), str(e["answer"]), e.get("metadata") or {}))
                 for _, e in drawn

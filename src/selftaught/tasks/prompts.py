@@ -25,9 +25,10 @@ __all__ = [
 
 PROMPT_VERSION = "p1"
 
+# Measured on SmolLM2-135M-Instruct, 64 eval problems of 2-term +/- arithmetic, 2 shots, greedy:
+# 14.1% correct, 4.7% unparsed (two other wordings: 12.5% each; the spread is within noise).
 DEFAULT_SYSTEM_PROMPT = (
-    "Solve the problem. Reason step by step, briefly. "
-    "Finish with a final line of the form `Answer: <answer>`."
+    "Solve the problem step by step, briefly, and finish with a final line: Answer: <answer>"
 )
 
 WorkedExample = Callable[[str, str, dict[str, Any]], str]
