@@ -47,9 +47,31 @@ class EvalConfig(_Section):
 
 
 class SelectConfig(_Section):
-    rule: Literal["correct"] = Field("correct", description="Which samples become training data: `correct` keeps verified-correct ones (RFT).")
+    rule: Literal["correct", "threshold", "majority"] = Field(
+        "correct", description="Which samples become training data: `correct` (verifier, RFT), `threshold` "
+        "(a score >= select.threshold), `majority` (label-free: agree with the majority answer).")
+    score: str = Field("reward", description="For `threshold`: the per-sample score: `reward` (the verifier's), "
+                       "`logprob`, or a Sample.stats key such as `mean_logprob`, `self_certainty`.")
+    threshold: float = Field(0.5, description="For `threshold`: keep samples whose score is at least this.")
+    min_share: float = Field(0.0, ge=0.0, le=1.0, description="For `majority`: least vote share of the majority answer.")
     dedupe: bool = Field(True, description="Drop repeated completions of the same problem (after whitespace normalisation).")
     max_per_problem: int | None = Field(None, ge=1, description="Keep at most this many samples per problem (None: all).")
+    rationalize: bool = Field(False, description="STaR rationalization: for problems with no correct sample, retry with "
+                              "the gold answer as a hint and keep rationales that reach it (trained without the hint).")
+    n_star: int = Field(4, ge=1, description="B-STaR balance score target: correct selected samples wanted per problem.")
+
+
+class ControlConfig(_Section):
+    temperatures: list[float] = Field([0.5, 0.7, 0.9, 1.1], min_length=1,
+                                      description="bstar: sampling temperatures tried on the probe subset each round.")
+    thresholds: list[float] = Field(default_factory=list, description="bstar: select.threshold values tried "
+                                    "(with rule `threshold`); empty keeps select.threshold.")
+    probe_size: int = Field(32, ge=1, description="bstar: training problems sampled at each grid point.")
+
+
+class ProbeConfig(_Section):
+    n_problems: int = Field(0, ge=0, description="Held-out problems sampled n times each round at the round's "
+                            "temperature for pass@k / diversity on a fixed set (0: off).")
 
 
 class LoraConfig(_Section):
@@ -75,7 +97,10 @@ class TrainConfig(_Section):
 
 class LoopConfig(_Section):
     rounds: int = Field(2, ge=0, description="Self-improvement rounds after round 0 (the base model's evaluation).")
-    kind: Literal["rft"] = Field("rft", description="`rft`: each round trains from the last round's model.")
+    kind: Literal["rft", "rest_em", "bstar"] = Field(
+        "rft", description="`rft`: each round trains the last round's model; `rest_em`: each round trains the base "
+        "model on the latest selection; `bstar`: rft with temperature (and threshold) re-chosen every round by "
+        "the balance score on a probe subset.")
     keep_checkpoints: Literal["last", "all"] = Field("last", description="`last` deletes older round checkpoints to bound disk use.")
     fresh_problems: bool = Field(True, description="Draw new training problems each round (else reuse round 1's).")
 
@@ -92,6 +117,8 @@ class Config(_Section):
     sampling: SamplingConfig = Field(default_factory=SamplingConfig, description="Training-attempt sampling.")
     eval: EvalConfig = Field(default_factory=EvalConfig, description="Held-out greedy evaluation.")
     select: SelectConfig = Field(default_factory=SelectConfig, description="Choosing training samples.")
+    control: ControlConfig = Field(default_factory=ControlConfig, description="The B-STaR controller (loop.kind: bstar).")
+    probe: ProbeConfig = Field(default_factory=ProbeConfig, description="Exploration metrics on a fixed held-out set.")
     train: TrainConfig = Field(default_factory=TrainConfig, description="Fine-tuning each round.")
     loop: LoopConfig = Field(default_factory=LoopConfig, description="The round loop.")
 

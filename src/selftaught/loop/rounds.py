@@ -1,9 +1,11 @@
-"""The round loop, one page: sample -> score -> select -> train -> evaluate, each step writing its file.
+"""The round loop, one page: [control] -> sample -> score -> select -> train -> evaluate.
 
 Round 0 evaluates the starting model. Round r >= 1 samples `sampling.n` attempts for `task.n_train`
-training problems, scores them with the task's verifier, keeps the selected ones, fine-tunes the
-model from round r-1 on them (iterative RFT), and evaluates greedy accuracy on the held-out split.
-Rerunning on the same run directory skips every step whose file already exists.
+training problems with round r-1's model, scores them with the task's verifier, selects training
+records, fine-tunes (from round r-1's model for `rft`/`bstar`, from the base model for `rest_em`),
+and evaluates greedy accuracy on the held-out split. `bstar` first re-chooses the temperature (and
+threshold) on a probe subset (loop/control.py). Every step writes its file into rounds/NNN/;
+rerunning on the same run directory skips every step whose file exists.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from typing import Any
 from rich.console import Console
 
 from ..core.config import Config
-from ..core.errors import SelftaughtError
-from ..core.records import Problem, Sample, SamplingParams, Score, from_dict
+from ..core.errors import ConfigError, SelftaughtError
+from ..core.records import Problem, Sample, SamplingParams, from_dict
 from ..metrics import round_metrics, wilson_interval
-from ..select import select, to_sft_record
+from ..select import select, selection_metrics, to_sft_record
+from .control import choose_settings
+from .exploit import scorer_aurocs
+from .rationalize import rationalize
 from .rundir import RunDir
 from .state import ModelState
 from .table import round_table
@@ -33,10 +38,15 @@ class Loop:
     def __post_init__(self) -> None:
         from ..tasks import build_task
 
+        if self.cfg.select.rationalize and self.cfg.select.rule != "correct":
+            raise ConfigError("select.rationalize needs select.rule: correct (rationales are kept when they reach "
+                              "the gold answer).")
         self.task = build_task(self.cfg.task)
         self.eval_problems = self.task.problems("eval", self.cfg.task.n_eval, self.cfg.seed)
         if not self.train_problems(1):
             raise SelftaughtError(f"Task {self.task.name}: the training split is empty.")
+        n = self.cfg.sampling.n
+        self.ks = sorted({1, n} | {k for k in (2, 4, 8, 16, 32, 64) if k < n})
         self.state = ModelState(self.cfg, self.run, self.console)
 
     def train_problems(self, index: int) -> list[Problem]:
@@ -53,42 +63,59 @@ class Loop:
                 continue
             self.run_round(index)
             self.console.print(round_table(self.run.all_metrics(), self.cfg))
+            self.after_round()
         return self.run.all_metrics()
+
+    def after_round(self) -> None:
+        """Hook run after each finished round (the CLI writes the report here)."""
 
     def run_round(self, index: int) -> dict[str, Any]:
         self.console.rule(f"round {index}")
         metrics: dict[str, Any] = {"round": index}
         start = time.time()
+        settings = self.default_settings()
         if index > 0:
+            if self.cfg.loop.kind == "bstar":
+                settings, control = choose_settings(self, index)
+                metrics.update(control)
             problems = self.train_problems(index)
-            samples, scores, t_sample = self.sample_and_score(index, problems)
-            metrics.update(_prefixed("rollout", round_metrics(problems, samples, scores)))
-            metrics["time/sample"] = t_sample
-            selected = self.select_step(index, problems, samples, scores)
-            metrics["select/kept"] = len(selected)
-            metrics["select/problems"] = len({s["problem_id"] for s in selected})
-            metrics.update(self.state.train(index, selected))
+            samples, scores, metrics["time/sample"] = self.sample_and_score(index, problems, settings)
+            metrics.update(_prefixed("rollout", round_metrics(problems, samples, scores, ks=self.ks)))
+            metrics.update(_prefixed("exploit", scorer_aurocs(samples, scores)))
+            records = self.select_step(index, problems, samples, scores, settings)
+            metrics.update(_prefixed("select", selection_metrics(problems, samples, scores, records,
+                                                                 n_star=self.cfg.select.n_star)))
+            metrics["rollout/balance"] = metrics.pop("select/balance", None)
+            base = 0 if self.cfg.loop.kind == "rest_em" else index - 1
+            metrics.update(self.state.train(index, records, base))
         metrics.update(self.evaluate(index))
+        if self.cfg.probe.n_problems:
+            metrics.update(self.probe(index))
         metrics["time/round"] = round(time.time() - start, 2)
         metrics["checkpoint"] = self.state.checkpoint_of(index)
-        metrics["settings"] = {"temperature": self.cfg.sampling.temperature, "n": self.cfg.sampling.n}
+        metrics["settings"] = settings
         self.run.write_metrics(index, metrics)
         if self.cfg.loop.keep_checkpoints == "last" and index > 0:
             self.run.prune_checkpoints(keep=index)
         return metrics
 
-    def sample_and_score(self, index: int, problems: list[Problem]):
-        """Training attempts and their verdicts (samples.jsonl, scores.jsonl)."""
+    def default_settings(self) -> dict[str, Any]:
+        threshold = self.cfg.select.threshold if self.cfg.select.rule == "threshold" else None
+        return {"temperature": self.cfg.sampling.temperature, "threshold": threshold, "n": self.cfg.sampling.n}
+
+    def params(self, temperature: float, seed: int) -> SamplingParams:
         s = self.cfg.sampling
-        params = SamplingParams(s.temperature, s.top_p, s.max_new_tokens, seed=self.cfg.seed * 1000 + index)
-        return self.generate_step(index - 1, index, problems, params, s.n, "samples.jsonl", "scores.jsonl",
-                                  "sampling")
+        return SamplingParams(temperature, s.top_p, s.max_new_tokens, seed=seed)
+
+    def sample_and_score(self, index: int, problems: list[Problem], settings: dict[str, Any]):
+        """Training attempts with round index-1's model and their verdicts (samples/scores.jsonl)."""
+        params = self.params(settings["temperature"], self.cfg.seed * 1000 + index)
+        return self.generate_step(index - 1, index, problems, params, self.cfg.sampling.n, "samples", "sampling")
 
     def evaluate(self, index: int) -> dict[str, Any]:
         params = SamplingParams(0.0, 1.0, self.cfg.eval.max_new_tokens, seed=self.cfg.seed)
-        problems = self.eval_problems
-        samples, scores, seconds = self.generate_step(
-            index, index, problems, params, 1, "eval_samples.jsonl", "eval_scores.jsonl", "held-out eval")
+        samples, scores, seconds = self.generate_step(index, index, self.eval_problems, params, 1, "eval",
+                                                      "held-out eval")
         correct = sum(sc.correct for sc in scores)
         low, high = wilson_interval(correct, len(scores))
         return {
@@ -101,44 +128,76 @@ class Loop:
             "time/eval": seconds,
         }
 
-    def generate_step(self, model_round, index, problems, params, n, samples_file, scores_file, label):
-        """Generate with `model_round`'s model into round `index` (unless the file exists) and score.
+    def probe(self, index: int) -> dict[str, Any]:
+        """pass@k and diversity of round index's model on a fixed held-out subset, at a fixed temperature."""
+        problems = self.eval_problems[: self.cfg.probe.n_problems]
+        params = self.params(self.cfg.sampling.temperature, self.cfg.seed * 1000 + 500)
+        samples, scores, seconds = self.generate_step(index, index, problems, params, self.cfg.sampling.n,
+                                                      "probe", "probe")
+        out = _prefixed("probe", round_metrics(problems, samples, scores, ks=self.ks))
+        out["time/probe"] = seconds
+        return out
 
-        Returns (samples, scores, seconds).
+    def generate_step(self, model_round: int, index: int, problems, params, n: int, stem: str, label: str):
+        """Samples of `model_round`'s model into rounds/index/{stem}_samples.jsonl (unless there), scored.
+
+        The training attempts use the bare names samples.jsonl / scores.jsonl. Returns
+        (samples, scores, seconds).
         """
+        samples_file, scores_file = ("samples.jsonl", "scores.jsonl") if stem == "samples" else (
+            f"{stem}_samples.jsonl", f"{stem}_scores.jsonl")
         start = time.time()
         if self.run.has(index, samples_file):
             samples = [from_dict(Sample, d) for d in self.run.read_records(index, samples_file)]
         else:
-            self.console.print(f"{label}: {len(problems)} problems x {n}")
+            self.console.print(f"{label}: {len(problems)} problems x {n} (T={params.temperature:g})")
             generator = self.state.generator(model_round)
             groups = generator.generate([p.prompt for p in problems], params, n=n,
                                         problem_ids=[p.id for p in problems])
             samples = [x for g in groups for x in g]
             self.run.write_records(index, samples_file, samples)
-        by_id = {p.id: p for p in problems}
-        scores = [self.task.score(by_id[x.problem_id], x.text) for x in samples]
-        for sc, x in zip(scores, samples):
-            sc.sample_id = x.id
+        scores = self.score(problems, samples)
         self.run.write_records(index, scores_file, scores)
         return samples, scores, round(time.time() - start, 2)
 
-    def select_step(self, index, problems, samples, scores) -> list[dict[str, Any]]:
+    def score(self, problems: list[Problem], samples: list[Sample]):
+        by_id = {p.id: p for p in problems}
+        return [self.task.score(by_id[x.problem_id], x.text, sample_id=x.id) for x in samples]
+
+    def select_step(self, index, problems, samples, scores, settings) -> list[dict[str, Any]]:
+        """Training records (selected.jsonl): the rule's choice, plus STaR rationales if asked."""
         if self.run.has(index, "selected.jsonl"):
             return self.run.read_records(index, "selected.jsonl")
-        sel = self.cfg.select
-        chosen = select(sel.rule, problems, samples, scores, dedupe=sel.dedupe,
-                        max_per_problem=sel.max_per_problem, seed=self.cfg.seed + index)
-        records = [dict(to_sft_record(c), problem_id=c.problem_id, sample_id=c.sample_id) for c in chosen]
+        chosen = select(self.cfg.select.rule, problems, samples, scores, **self.rule_options(settings, index))
+        if self.cfg.select.rationalize:
+            chosen += rationalize(self, index, problems, samples, scores, settings)
+        records = [dict(to_sft_record(c), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule)
+                   for c in chosen]
         self.run.write_records(index, "selected.jsonl", records)
         return records
+
+    def rule_options(self, settings: dict[str, Any], seed: int) -> dict[str, Any]:
+        sel = self.cfg.select
+        opts: dict[str, Any] = {"dedupe": sel.dedupe, "max_per_problem": sel.max_per_problem,
+                                "seed": self.cfg.seed + seed}
+        if sel.rule == "threshold":
+            opts.update(threshold=settings["threshold"], key=sel.score)
+        elif sel.rule == "majority":
+            opts.update(min_share=sel.min_share)
+        return opts
 
 
 def _prefixed(prefix: str, metrics: dict[str, Any]) -> dict[str, Any]:
     return {f"{prefix}/{k}": v for k, v in metrics.items()}
 
 
-def run_loop(cfg: Config, run_dir: str, fresh: bool = False, console: Console | None = None):
-    """Run (or resume) every round of `cfg` in `run_dir`; returns the metrics of all rounds."""
+def run_loop(cfg: Config, run_dir: str, fresh: bool = False, console: Console | None = None,
+             after_round=None) -> list[dict[str, Any]]:
+    """Run (or resume) every round of `cfg` in `run_dir`; returns the metrics of all rounds.
+
+    `after_round(run_dir)` is called after each finished round (the CLI writes the report there).
+    """
     loop = Loop(cfg, RunDir(run_dir), console or Console())
+    if after_round is not None:
+        loop.after_round = lambda: after_round(run_dir)
     return loop.run_all(fresh=fresh)

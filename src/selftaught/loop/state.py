@@ -47,16 +47,19 @@ class ModelState:
         from ..models import build_generator
 
         self.ensure(index)
-        return build_generator(self.cfg, self.model, self.tokenizer, device=self.device)
+        generator = build_generator(self.cfg, self.model, self.tokenizer)
+        if hasattr(generator, "progress"):
+            generator.progress = self.console.is_terminal or self.console.is_interactive
+        return generator
 
-    def train(self, index: int, records: list[dict[str, Any]]) -> dict[str, Any]:
-        """Fine-tune round index-1's model on `records` into round index's checkpoint."""
+    def train(self, index: int, records: list[dict[str, Any]], base: int) -> dict[str, Any]:
+        """Fine-tune round `base`'s model on `records` into round index's checkpoint."""
         log_path = self.run.path(index, "train.json")
         if self.run.checkpoint(index).exists() and log_path.exists():
             return json.loads(log_path.read_text())
         if not records:
             self.console.print("[yellow]no sample selected this round: the model is carried over unchanged[/]")
-            self.ensure(index - 1)
+            self.ensure(base)
             from ..train import save_model
 
             save_model(self.model, self.tokenizer, self.run.checkpoint(index))
@@ -64,7 +67,7 @@ class ModelState:
         else:
             from ..train import train_sft
 
-            self.ensure(index - 1)
+            self.ensure(base)
             self.console.print(f"training: {len(records)} records, {self.cfg.train.epochs:g} epochs")
             data = [_prompt_completion(r) for r in records]
             self.model, result = train_sft(self.model, self.tokenizer, data, self.cfg.train, self.device,

@@ -1,0 +1,73 @@
+"""B-STaR's controller (Zeng et al., ICLR 2025): re-choose temperature and threshold every round.
+
+Before round r's full sampling, the first `control.probe_size` training problems are sampled with
+round r-1's model at every temperature of `control.temperatures`; for every threshold of
+`control.thresholds` (rule `threshold` only) the selection is made and its balance score computed
+(select.selection_metrics: per problem min(c/n*, 1) * c/s, averaged). The grid point with the
+highest balance wins (first in grid order on ties). The grid and the choice are saved to
+rounds/NNN/control.json, so a resumed round keeps its choice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ..core.io import write_json
+from ..metrics import round_metrics
+from ..select import select, selection_metrics
+
+if TYPE_CHECKING:
+    from .rounds import Loop
+
+
+def best_point(grid: list[dict[str, Any]]) -> dict[str, Any]:
+    """The grid point with the highest balance score; the earliest one on ties; None scores lose.
+
+    >>> best_point([{"t": 0.5, "balance": 0.2}, {"t": 0.7, "balance": 0.3}, {"t": 0.9, "balance": 0.3}])
+    {'t': 0.7, 'balance': 0.3}
+    """
+    if not grid:
+        raise ValueError("empty controller grid")
+    return max(grid, key=lambda p: -1.0 if p["balance"] is None else p["balance"])
+
+
+def choose_settings(loop: "Loop", index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(settings for round `index`, control/* metrics), from control.json when it exists."""
+    path = loop.run.path(index, "control.json")
+    if path.exists():
+        saved = json.loads(path.read_text())
+    else:
+        saved = {"grid": probe_grid(loop, index)}
+        best = best_point(saved["grid"])
+        saved["temperature"], saved["threshold"] = best["temperature"], best["threshold"]
+        write_json(path, saved)
+    settings = dict(loop.default_settings(), temperature=saved["temperature"], threshold=saved["threshold"])
+    metrics = {"control/grid": saved["grid"], "control/temperature": saved["temperature"],
+               "control/threshold": saved["threshold"]}
+    return settings, metrics
+
+
+def probe_grid(loop: "Loop", index: int) -> list[dict[str, Any]]:
+    cfg = loop.cfg
+    problems = loop.train_problems(index)[: cfg.control.probe_size]
+    thresholds = (cfg.control.thresholds or [cfg.select.threshold]) if cfg.select.rule == "threshold" else [None]
+    generator = loop.state.generator(index - 1)
+    grid = []
+    for t_i, temperature in enumerate(cfg.control.temperatures):
+        loop.console.print(f"control: {len(problems)} probe problems x {cfg.sampling.n} at T={temperature:g}")
+        params = loop.params(temperature, cfg.seed * 1000 + index * 100 + t_i)
+        groups = generator.generate([p.prompt for p in problems], params, n=cfg.sampling.n,
+                                    problem_ids=[p.id for p in problems])
+        samples = [x for g in groups for x in g]
+        scores = loop.score(problems, samples)
+        rollout = round_metrics(problems, samples, scores, ks=loop.ks)
+        for threshold in thresholds:
+            settings = dict(loop.default_settings(), temperature=temperature, threshold=threshold)
+            chosen = select(cfg.select.rule, problems, samples, scores, **loop.rule_options(settings, index))
+            m = selection_metrics(problems, samples, scores, chosen, n_star=cfg.select.n_star)
+            grid.append({"temperature": temperature, "threshold": threshold, "balance": m["balance"],
+                         "precision": m["precision"], "recall": m["recall"], "pass@1": rollout.get("pass@1"),
+                         f"pass@{cfg.sampling.n}": rollout.get(f"pass@{cfg.sampling.n}"),
+                         "distinct_correct": rollout.get("distinct_correct")})
+    return grid

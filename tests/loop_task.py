@@ -1,0 +1,25 @@
+"""A tiny user task for loop tests (loaded as `loop_task:make_task`): a random tiny model "solves" a
+problem when its completion has an even number of characters, so selection and training have data."""
+
+from selftaught.core.records import Problem, Score
+
+
+class EvenLengthTask:
+    name = "even_length"
+    version = "1"
+
+    def problems(self, split, n, seed, level=None):
+        base = 1000 if split == "eval" else 0
+        return [Problem(f"{split}-{seed}-{i}", [{"role": "user", "content": f"q{base + seed * 100 + i}"}], "even")
+                for i in range(n)]
+
+    def score(self, problem, completion, sample_id=None):
+        text = completion.strip()
+        if not text:
+            return Score(sample_id or problem.id, None, "unparsed", 0.0, "even_length")
+        ok = len(text) % 2 == 0
+        return Score(sample_id or problem.id, str(len(text)), "correct" if ok else "incorrect", float(ok), "even_length")
+
+
+def make_task():
+    return EvenLengthTask()
