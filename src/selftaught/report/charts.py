@@ -42,3 +42,9 @@ def series(ax, run: RunData, key: str, label: str, style: str = "-o", **kw) -> b
     if xs:
         ax.plot(xs, ys, style, label=label, markersize=4, **kw)
     return bool(xs)
+
+
+def headroom(ax, frac: float = 0.3) -> None:
+    """Raise the top of the y axis so a legend in the upper corner does not cover the lines."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high + frac * (high - low))

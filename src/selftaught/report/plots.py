@@ -71,7 +71,7 @@ def accuracy(run: RunData) -> Figure | str:
     ax.yaxis.set_major_formatter(PERCENT)
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, min(1.0, _top(ax) * 1.2 + 0.02))
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     round_axis(ax, [m["round"] for m in run.rounds])
     return fig
 
@@ -122,14 +122,15 @@ def passk(run: RunData) -> Figure | str:
             k = sorted(pts[kind])
             ks.update(k)
             if k:
-                ax.plot(k, [pts[kind][i] for i in k], style, color=colors[r], markersize=4,
-                        label=f"round {r}" if kind == "pass" else None, alpha=1 if kind == "pass" else 0.6)
+                look = {"markersize": 4} if kind == "pass" else {"markerfacecolor": "white", "markersize": 7}
+                ax.plot(k, [pts[kind][i] for i in k], style, color=colors[r],
+                        label=f"round {r}" if kind == "pass" else None, **look)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(ks), [str(k) for k in sorted(ks)])
     ax.minorticks_off()
     ax.set_xlabel("k (samples per problem)")
     ax.yaxis.set_major_formatter(PERCENT)
-    ax.set_ylabel("pass@k (dots), maj@k (squares)")
+    ax.set_ylabel("pass@k (dots), maj@k (open squares)")
     ax.legend(loc="upper left", ncols=min(4, len(curves)))
     return fig
 
@@ -169,24 +170,25 @@ def cost(run: RunData) -> Figure | str:
 
 def loss(run: RunData) -> Figure | str:
     curves = {m["round"]: m["train/loss_curve"] for m in run.rounds if m.get("train/loss_curve")}
-    if not curves:
-        if not run.has("train/loss"):
-            return missing("train/loss_curve", "train/loss")
+    if curves and max(map(len, curves.values())) >= 3:
         fig, (ax,) = figure()
-        series(ax, run, "train/loss_first", "first logged loss", color="C7")
-        series(ax, run, "train/loss", "last logged loss", color="C3")
+        colors = round_colors(list(curves))
+        for r, ys in curves.items():
+            ax.plot(range(1, len(ys) + 1), ys, "-", marker="." if len(ys) < 30 else None,
+                    color=colors[r], label=f"round {r}")
+        ax.set_xlabel("logged step")
         ax.set_ylabel("training loss")
-        ax.legend()
-        round_axis(ax, [m["round"] for m in run.rounds])
+        ax.legend(ncols=min(4, len(curves)))
         return fig
+    if not run.has("train/loss"):  # too few logged steps for curves: first and last loss a round
+        return missing("train/loss_curve", "train/loss")
     fig, (ax,) = figure()
-    colors = round_colors(list(curves))
-    for r, ys in curves.items():
-        ax.plot(range(1, len(ys) + 1), ys, "-", marker="." if len(ys) < 30 else None,
-                color=colors[r], label=f"round {r}")
-    ax.set_xlabel("logged step")
+    series(ax, run, "train/loss_first", "first logged loss", color="C7")
+    series(ax, run, "train/loss", "last logged loss", color="C3")
     ax.set_ylabel("training loss")
-    ax.legend(ncols=min(4, len(curves)))
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    round_axis(ax, [m["round"] for m in run.rounds])
     return fig
 
 
@@ -203,10 +205,10 @@ def answers(run: RunData) -> Figure | str:
             series(ax, run, k, label)
         if unit == "rate":
             ax.yaxis.set_major_formatter(PERCENT)
-            ax.set_ylim(bottom=0)
+            ax.set_ylim(0, _top(ax) * 1.4 + 0.01)  # headroom for the legend
         ax.set_title("unparsed and truncated answers" if unit == "rate" else "completion length")
         ax.set_ylabel(unit)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="best")
         round_axis(ax, [m["round"] for m in run.rounds])
     return fig
 
@@ -216,7 +218,7 @@ PLOTS: list[Plot] = [
          "Greedy accuracy on the held-out split after each round (round 0: the starting model), with "
          "Wilson 95% intervals; pass@1 of the round's training samples for comparison.", accuracy),
     Plot("passk", "pass@k per round",
-         "Unbiased pass@k of each round's training samples over k; squares and dashes: majority vote over k samples (maj@k).",
+         "Unbiased pass@k of each round's training samples over k; open squares, dashed: majority vote over k samples (maj@k).",
          passk),
     Plot("diversity", "Exploration: diversity",
          "Distinct answers and correct texts per problem, n-gram diversity and token entropy of the "

@@ -7,7 +7,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from .charts import SOURCES, figure, missing, round_axis, round_colors, series
+from .charts import SOURCES, figure, headroom, missing, round_axis, round_colors, series
 from .load import RunData, setting
 
 
@@ -35,7 +35,8 @@ def diversity(run: RunData) -> Figure | str:
                 series(ax, run, f"{src}/{key}", tag, dash + "o", color=f"C{i}")
         ax.set_title(title)
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=7)
+        headroom(ax)
+        ax.legend(fontsize=7, loc="upper right")
         round_axis(ax, [m["round"] for m in run.rounds])
     return fig
 
