@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from ..core.errors import SelftaughtError
+from .report_cmd import report
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="A language model improves its own reasoning: sample, verify, select, train, repeat.")
@@ -76,10 +77,20 @@ def run(
     quiet_libraries()
     target = run_dir or Path("runs") / cfg.name
     console.print(f"[bold]selftaught run[/] {cfg.name} -> {target}")
-    rows = run_loop(cfg, str(target), fresh=fresh, console=console)
+    rows = run_loop(cfg, str(target), fresh=fresh, console=console, after_round=_write_report)
     first, last = rows[0], rows[-1]
     console.print(f"held-out accuracy: round {first['round']} {100 * first['eval/accuracy']:.1f}% -> "
                   f"round {last['round']} {100 * last['eval/accuracy']:.1f}%  (files in {target})")
+
+
+def _write_report(run_dir: str) -> None:
+    from ..report import write_report
+
+    path = write_report(run_dir)
+    console.print(f"report: {path}", highlight=False)
+
+
+app.command()(report)
 
 
 @app.command()
