@@ -44,10 +44,11 @@ def round_metrics(r: int, full: bool) -> dict:
         temps = [0.4, 0.7, 1.0, 1.3]
         m.update({"rollout/balance": 0.3 + 0.02 * r, "probe/balance": 0.28, "probe/pass@1": 0.2,
                   "rollout/entropy": 0.9 - 0.1 * r, "select/precision": 0.8, "select/recall": 0.6,
-                  "select/auroc": 0.7, "control/temperature": temps[r], "control/threshold": 0.5,
+                  "select/auroc": 0.7, "exploit/auroc_logprob": 0.62, "exploit/auroc_self_certainty": None,
+                  "control/temperature": temps[r], "control/threshold": 0.5,
                   "control/grid": [{"temperature": t, "threshold": th, "balance": 0.1 * i + th / 10}
                                    for i, t in enumerate(temps) for th in (0.3, 0.5)],
-                  "time/control": 3.0, "probe/tokens": 2000})
+                  "time/probe": 3.0, "probe/tokens": 2000})
     return m
 
 

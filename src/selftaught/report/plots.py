@@ -227,7 +227,9 @@ PLOTS: list[Plot] = [
          "B-STaR's balance score: per problem min(c/n*, 1) * c/s for s selected samples of which c are "
          "correct, averaged.", balance),
     Plot("exploitation", "Exploitation: the selector against the verifier",
-         "Precision, recall and AUROC of the samples the selector kept, judged by the verifier.",
+         "Left: precision and recall of the samples the selection rule kept, judged by the verifier. Right: "
+         "how well each scoring signal (the model's mean log-prob, self-certainty, the selector's score) "
+         "ranks correct samples above wrong ones (AUROC; 0.5 is chance).",
          exploitation),
     Plot("control", "Temperature and threshold", "The sampling temperature and reward threshold of each "
          "round, as chosen by the controller.", control),

@@ -58,20 +58,31 @@ def balance(run: RunData) -> Figure | str:
 
 # --- exploitation -------------------------------------------------------------------------------
 
+SELECTION_KEYS = (("select/precision", "precision"), ("select/recall", "recall"), ("select/f1", "F1"),
+                  ("select/coverage", "problems covered"), ("select/label_accuracy", "pseudo-label accuracy"))
+
+
 def exploitation(run: RunData) -> Figure | str:
-    keys = [("select/precision", "precision"), ("select/recall", "recall"), ("select/f1", "F1"),
-            ("select/auroc", "AUROC")]
-    if not any(run.has(k) for k, _ in keys):
-        return missing("select/precision", "select/recall", "select/auroc")
-    fig, (ax,) = figure()
-    for k, label in keys:
-        series(ax, run, k, label)
-    if run.has("select/auroc"):
-        ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="AUROC of chance")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("selector vs verifier")
-    ax.legend(loc="lower left", ncols=5)
-    round_axis(ax, [m["round"] for m in run.rounds])
+    """Left: the selection against the verifier; right: AUROC of each scoring signal (select/auroc,
+    exploit/auroc_<signal>) at telling correct samples from wrong ones."""
+    sel = [(k, label) for k, label in SELECTION_KEYS if run.has(k)]
+    aurocs = [(k, "selector" if k == "select/auroc" else k.split("auroc_", 1)[-1].replace("_", "-"))
+              for k in run.keys() if (k == "select/auroc" or k.startswith("exploit/auroc")) and run.has(k)]
+    if not sel and not aurocs:
+        return missing("select/precision", "select/recall", "select/auroc", "exploit/auroc_...")
+    panels = [(keys, title) for keys, title in ((sel, "selection vs verifier"), (aurocs, "AUROC vs verifier"))
+              if keys]
+    fig, axes = figure(len(panels))
+    for ax, (keys, title) in zip(axes, panels):
+        for i, (k, label) in enumerate(keys):
+            series(ax, run, k, label, color=f"C{i}")
+        if title.startswith("AUROC"):
+            ax.axhline(0.5, color="gray", linestyle=":", linewidth=1, label="chance")
+        ax.set_ylim(0, 1.25)
+        ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+        ax.set_title(title)
+        ax.legend(loc="upper left", ncols=3, fontsize=7)
+        round_axis(ax, [m["round"] for m in run.rounds])
     return fig
 
 
