@@ -26,7 +26,7 @@ def hand_greedy(model, tokenizer, prompt, max_new_tokens, eos_ids):
     out = []
     with torch.no_grad():
         for _ in range(max_new_tokens):
-            logits = model(torch.tensor([ids + out])).logits[0, -1]
+            logits = model(torch.tensor([ids + out], device=model.device)).logits[0, -1]
             out.append(int(logits.argmax()))
             if out[-1] in eos_ids:
                 break
@@ -160,11 +160,13 @@ def test_chat_prompt_without_template_is_a_clear_error(tiny_model_and_tokenizer)
         HFGenerator(model, tok).generate([PROMPTS[1]], SamplingParams())
 
 
-def test_pad_token_defaults_to_eos(tiny_model_and_tokenizer):
+def test_no_pad_token_and_right_padding_tokenizer(tiny_model_and_tokenizer):
     model, tok = tiny_model_and_tokenizer
+    params = SamplingParams(temperature=0.0, max_new_tokens=6)
+    expected = [s[0].text for s in HFGenerator(model, tok, batch_size=4).generate(PROMPTS, params)]
     tok.pad_token = None
     tok.padding_side = "right"
-    gen = HFGenerator(model, tok)
-    assert (tok.padding_side, tok.pad_token, gen.pad_id) == ("left", "<|im_end|>", 2)
-    out = gen.generate(PROMPTS[:2], SamplingParams(temperature=0.0, max_new_tokens=4))
-    assert all(s[0].n_tokens >= 1 for s in out)
+    gen = HFGenerator(model, tok, batch_size=4)
+    assert gen.pad_id == 2  # the EOS id
+    assert [s[0].text for s in gen.generate(PROMPTS, params)] == expected
+    assert (tok.padding_side, tok.pad_token) == ("right", None)  # the caller's tokenizer is not changed

@@ -32,6 +32,9 @@ def test_local_folder_is_itself(tiny_model_dir):
 def test_missing_path_is_a_clear_error(offline, tmp_path):
     with pytest.raises(SelftaughtError, match="does not exist"):
         resolve_model(str(tmp_path / "no" / "such" / "model"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SelftaughtError, match="no config.json"):
+        resolve_model(str(tmp_path / "empty"))
     with pytest.raises(SelftaughtError, match="is a file"):
         (tmp_path / "weights.gguf").write_text("x")
         resolve_model(str(tmp_path / "weights.gguf"))

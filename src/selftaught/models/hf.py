@@ -28,7 +28,7 @@ from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from ..core.errors import SelftaughtError
 from ..core.records import Prompt, Sample, SamplingParams
-from .resolve import console, prepare_tokenizer
+from .resolve import console
 
 
 def token_stats(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -75,6 +75,9 @@ class _StepStats(LogitsProcessor):
 class HFGenerator:
     """Samples completions with a transformers causal LM (implements `core.protocols.Generator`).
 
+    The tokenizer is not changed (batches are left-padded here, whatever its `padding_side`); the pad
+    id is its pad token, else the first EOS id.
+
     `batch_size` counts sequences (prompts x n). Sequences are sorted by prompt length so each batch
     pads little, then results are put back in prompt order. Batch b is seeded with `params.seed + b`,
     so the same seed, prompts and batch size give the same samples.
@@ -84,7 +87,6 @@ class HFGenerator:
                  progress: bool = False) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        prepare_tokenizer(tokenizer)
         self.model, self.tokenizer, self.batch_size, self.progress = model, tokenizer, batch_size, progress
         self.device = torch.device(device) if device is not None else model.device
         self.eos_ids = _eos_ids(model, tokenizer)

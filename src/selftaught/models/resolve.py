@@ -46,6 +46,9 @@ def resolve_model(name_or_path: str) -> str:
     name = str(name_or_path)
     path = Path(name).expanduser()
     if path.is_dir():
+        if not ((path / "config.json").exists() or (path / "adapter_config.json").exists()):
+            raise SelftaughtError(f"model folder {name} has no config.json: a model folder is what "
+                                  "`save_pretrained` writes (config.json, weights, tokenizer files).")
         return str(path)
     if path.exists():
         raise SelftaughtError(f"model path {name} is a file; a model is a folder with config.json and weights "
