@@ -129,7 +129,7 @@ class HFGenerator:
         order = sorted(range(len(seqs)), key=lambda k: (-len(ids[seqs[k][0]]), k))
         batches = [order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)]
         outs: dict[tuple[int, int], dict] = {}
-        with self._progress(len(seqs)) as bar:
+        with self._progress() as bar:
             task = bar.add_task("Generating", total=len(seqs))
             for b, batch in enumerate(batches):
                 results = self._generate_batch([ids[seqs[k][0]] for k in batch], params, params.seed + b)
@@ -140,7 +140,7 @@ class HFGenerator:
         pids = problem_ids if problem_ids is not None else [str(i) for i in range(len(prompts))]
         return [[_sample(pids[i], j, record, outs[(i, j % runs)]) for j in range(n)] for i in range(len(prompts))]
 
-    def _progress(self, total: int) -> Progress:
+    def _progress(self) -> Progress:
         return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=console, disable=not self.progress, transient=True)
 
