@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, tasks (eval and report join as their issues land).
+"""`selftaught` command line: run, eval, report, tasks.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched.
@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from ..core.errors import SelftaughtError
+from .eval_cmd import eval_command
 from .report_cmd import report
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -91,6 +92,7 @@ def _write_report(run_dir: str) -> None:
 
 
 app.command()(report)
+app.command("eval")(eval_command)
 
 
 @app.command()
