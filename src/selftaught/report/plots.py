@@ -157,6 +157,11 @@ def cost(run: RunData) -> Figure | str:
             ax.bar(rounds, vals, bottom=bottom, width=0.6, label=key, color=f"C{i}")
             bottom = [b + v for b, v in zip(bottom, vals)]
         if unit == "seconds" and run.has("time/round"):
+            rest = [max(0.0, float(m["time/round"]) - b) if _numeric(m, "time/round") else 0.0
+                    for m, b in zip(run.rounds, bottom)]
+            if any(r > 0.02 * max(bottom + [1.0]) for r in rest):
+                ax.bar(rounds, rest, bottom=bottom, width=0.6, color="#d0d7de", hatch="//",
+                       edgecolor="#8c959f", linewidth=0, label="not timed by a phase")
             xs, ys = run.values("time/round")
             ax.plot(xs, ys, "_", color="black", markersize=22, markeredgewidth=2, label="time/round (total)")
         ax.set_title(f"{unit} per round")

@@ -149,6 +149,13 @@ def _grid_heatmaps(rows: list[dict[str, Any]], most: int = 6) -> Figure:
             if g.get("balance") is not None:
                 cells[ths.index(g["threshold"])][temps.index(g["temperature"])] = g["balance"]
         image = ax.imshow(cells, origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax)
+        if len(temps) * len(ths) <= 40:
+            for y, row in enumerate(cells):
+                for x, b in enumerate(row):
+                    if b == b:  # not NaN
+                        light = (b - vmin) > 0.6 * (vmax - vmin)
+                        ax.text(x, y - 0.3, f"{b:.3f}", ha="center", va="center", fontsize=6.5,
+                                color="black" if light else "white")
         ax.set_xticks(range(len(temps)), [f"{t:g}" for t in temps], fontsize=7)
         ax.set_yticks(range(len(ths)), [f"{t:g}" for t in ths], fontsize=7)
         ax.grid(False)
