@@ -1,0 +1,345 @@
+"""`FastGenerator` (`backend: fast`): a static-KV sampler for Llama-family models with continuous batching.
+
+How a call runs (`generate_ids`):
+
+1. Each prompt is prefilled once (prompts sorted by length and batched, right-padded) and its KV
+   copied into the cache slots of its n samples; the first token of each sample is drawn from the
+   prompt's last logits.
+2. Decode steps run over all slots at once: one new token per slot at its own position, attention over
+   the smallest 64-multiple of cache positions that covers every slot. On a GPU each step is a CUDA
+   graph replay (one graph per slot count, attention length and sampling mode, captured on first use);
+   on a CPU the same step runs eagerly.
+3. Every `sync_every` steps the finished slots (EOS or `max_new_tokens`) are read back and refilled from
+   the queue of pending (prompt, sample) jobs, so long samples never hold short ones back.
+
+Sampling, log-probs and stats happen on the device (`fast_kernels`), and a sample's noise depends only
+on (seed, prompt index, sample index, token index): the same call gives the same samples whatever
+`max_batch` is. Records match `HFGenerator`'s: `logprob` is the sum of raw (temperature 1) log-probs of
+the tokens up to and including EOS, with `mean_logprob`, `mean_entropy` and `self_certainty` stats.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..core.errors import SelftaughtError
+from ..core.records import Prompt, Sample, SamplingParams
+from .fast_kernels import job_seed, row_keys, sample
+from .fast_model import FastWeights, decode, prefill, rope_tables
+from .hf import HFGenerator
+
+BUCKET = 64  # attention-length and cache-length granularity
+
+
+def _round_up(x: int, m: int) -> int:
+    return -(-x // m) * m
+
+
+class _State:
+    """Per-slot device tensors; fixed addresses, so captured graphs read and write them in place."""
+
+    def __init__(self, slots: int, width: int, device: torch.device) -> None:
+        i64 = dict(dtype=torch.int64, device=device)
+        f32 = dict(dtype=torch.float32, device=device)
+        self.tok, self.pos, self.seed, self.n_gen = (torch.zeros(slots, **i64) for _ in range(4))
+        self.live = torch.zeros(slots, dtype=torch.bool, device=device)
+        self.lp, self.ent, self.sc = (torch.zeros(slots, **f32) for _ in range(3))
+        self.out = torch.zeros((slots, width), **i64)
+
+    def tensors(self) -> list[torch.Tensor]:
+        return [self.tok, self.pos, self.seed, self.n_gen, self.live, self.lp, self.ent, self.sc, self.out]
+
+
+class _Staged:
+    """Prefilled prompts waiting for their samples to get slots: KV and last-token logits."""
+
+    def __init__(self, k: torch.Tensor, v: torch.Tensor, logits: torch.Tensor, lens: list[int]) -> None:
+        self.k, self.v, self.logits, self.lens = k, v, logits, lens
+
+
+class FastGenerator:
+    """Samples completions with a static KV cache (implements `core.protocols.Generator`).
+
+    `max_batch` is the number of cache slots (sequences decoded together); `max_len` the cache length
+    in tokens (prompt + completion; None sizes it to each call's need); `cuda_graphs` defaults to on
+    for CUDA devices; `stop_on_eos=False` always generates `max_new_tokens` (for benchmarks).
+    """
+
+    def __init__(self, model, tokenizer, max_batch: int = 256, max_len: int | None = None,
+                 device: str | torch.device | None = None, cuda_graphs: bool | None = None,
+                 prefill_tokens: int | None = None, sync_every: int = 8, stop_on_eos: bool = True) -> None:
+        if max_batch < 1 or sync_every < 1:
+            raise ValueError(f"max_batch and sync_every must be at least 1, got {max_batch}, {sync_every}")
+        want = torch.device(device) if device is not None else model.device
+        if want.type != model.device.type or want.index not in (None, model.device.index):
+            raise ValueError(f"the model is on {model.device}, not {want}; move it there first")
+        self._hf = HFGenerator(model, tokenizer, batch_size=1, device=model.device)  # prompt encoding, EOS ids
+        self.model, self.tokenizer, self.device = model, tokenizer, model.device
+        self.max_batch, self.max_len, self.sync_every, self.stop_on_eos = max_batch, max_len, sync_every, stop_on_eos
+        self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else cuda_graphs
+        self.prefill_tokens = prefill_tokens or (16384 if self.device.type == "cuda" else 2048)
+        self.weights = FastWeights.from_hf(model)
+        self.cache_k = self.cache_v = self.state = None
+        self._cache_len = 0
+        self._graphs: dict[tuple, Any] = {}
+        self._pool = None
+
+    # ---- public API --------------------------------------------------------------------------------
+    def generate(self, prompts: list[Prompt], params: SamplingParams, n: int = 1,
+                 problem_ids: list[str] | None = None) -> list[list[Sample]]:
+        """n samples for each prompt, in prompt order (greedy: one decode, copied n times)."""
+        if problem_ids is not None and len(problem_ids) != len(prompts):
+            raise ValueError(f"{len(problem_ids)} problem_ids for {len(prompts)} prompts")
+        outs = self.generate_ids(self._hf.encode(prompts), params, n)
+        flat = [o for row in outs for o in row]
+        texts = self.tokenizer.batch_decode([o["tokens"] for o in flat], skip_special_tokens=True)
+        for o, t in zip(flat, texts):
+            o["text"] = t
+        record = {"temperature": params.temperature, "top_p": params.top_p,
+                  "max_new_tokens": params.max_new_tokens, "seed": params.seed}
+        pids = problem_ids if problem_ids is not None else [str(i) for i in range(len(prompts))]
+        return [[Sample(problem_id=pids[i], index=j, params=dict(record), text=o["text"], n_tokens=o["n_tokens"],
+                        finish_reason=o["finish_reason"], logprob=o["logprob"], stats=dict(o["stats"]))
+                 for j, o in enumerate(row)] for i, row in enumerate(outs)]
+
+    def generate_ids(self, prompt_ids: Sequence[Sequence[int]], params: SamplingParams,
+                     n: int = 1) -> list[list[dict]]:
+        """Per prompt, n dicts: tokens, n_tokens, finish_reason, logprob, stats (no text)."""
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        if params.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, got {params.max_new_tokens}")
+        if any(len(p) == 0 for p in prompt_ids):
+            raise SelftaughtError("a prompt encodes to no tokens; the fast backend needs at least one.")
+        if not prompt_ids:
+            return []
+        runs = 1 if params.greedy else n
+        with torch.inference_mode():
+            results = _Run(self, [list(p) for p in prompt_ids], params, runs).run()
+        return [[dict(results[(i, j % runs)]) for j in range(n)] for i in range(len(prompt_ids))]
+
+    # ---- cache, state and graphs -------------------------------------------------------------------
+    def _prepare(self, need: int) -> None:
+        """Make the cache at least `need` positions long (a new cache drops the captured graphs)."""
+        if self.max_len is not None and need > self.max_len:
+            raise SelftaughtError(f"a prompt plus max_new_tokens needs {need} tokens, over the fast backend's "
+                                  f"max_len={self.max_len}; raise max_len or shorten the prompt.")
+        length = self.max_len or _round_up(need, BUCKET)
+        if length <= self._cache_len:
+            return
+        self._graphs.clear()
+        self.cache_k = self.cache_v = self.state = None
+        w = self.weights
+        length = max(length, self._cache_len)
+        shape = (w.n_layers, self.max_batch, w.n_kv, length, w.head_dim)
+        self.cache_k = torch.zeros(shape, dtype=w.dtype, device=self.device)
+        self.cache_v = torch.zeros_like(self.cache_k)
+        self.state = _State(self.max_batch, length, self.device)
+        w.cos, w.sin = rope_tables(self.model, length)
+        self.inv_temp = torch.ones((), dtype=torch.float32, device=self.device)
+        self.top_p = torch.ones((), dtype=torch.float32, device=self.device)
+        self.max_new = torch.zeros((), dtype=torch.int64, device=self.device)
+        eos = self._hf.eos_ids if self.stop_on_eos else [-1]
+        self.eos = torch.tensor(eos, dtype=torch.int64, device=self.device)
+        self._cache_len = length
+
+    def _step(self, slots: int, length: int, mode: str) -> None:
+        """One decode step for slots [0, slots): sample, record, advance. Graph-capturable."""
+        st, w = self.state, self.weights
+        live = st.live[:slots]
+        logits = decode(w, self.cache_k, self.cache_v, st.tok[:slots], st.pos[:slots], length)
+        keys = row_keys(st.seed[:slots], st.n_gen[:slots])
+        tok, lp, ent, sc = sample(logits, keys, self.inv_temp, greedy=mode == "greedy",
+                                  top_p=self.top_p if mode == "top_p" else 1.0)
+        rows = torch.arange(slots, device=self.device)
+        col = st.n_gen[:slots].clamp(max=st.out.shape[1] - 1)
+        out = st.out[:slots]
+        out[rows, col] = torch.where(live, tok, out[rows, col])
+        keep = live.float()
+        st.lp[:slots] += lp * keep
+        st.ent[:slots] += ent * keep
+        st.sc[:slots] += sc * keep
+        st.n_gen[:slots] += live.long()
+        stop = (tok[:, None] == self.eos[None]).any(-1) | (st.n_gen[:slots] >= self.max_new)
+        live.logical_and_(~stop)
+        st.tok[:slots] = tok
+        st.pos[:slots] = (st.pos[:slots] + 1).clamp(max=self._cache_len - 1)
+
+    def _replay(self, slots: int, length: int, mode: str) -> None:
+        if not self.cuda_graphs:
+            self._step(slots, length, mode)
+            return
+        key = (slots, length, mode)
+        graph = self._graphs.get(key)
+        if graph is None:
+            graph = self._graphs[key] = self._capture(slots, length, mode)
+        graph.replay()
+
+    def _capture(self, slots: int, length: int, mode: str):
+        snapshot = [t.clone() for t in self.state.tensors()]  # warm-up steps must leave no trace
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                self._step(slots, length, mode)
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        if self._pool is None:
+            self._pool = torch.cuda.graph_pool_handle()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self._pool):
+            self._step(slots, length, mode)
+        for t, saved in zip(self.state.tensors(), snapshot):
+            t.copy_(saved)
+        return graph
+
+
+class _Run:
+    """One `generate_ids` call: the job queue, slot bookkeeping on the host, prefill and harvest."""
+
+    def __init__(self, gen: FastGenerator, prompts: list[list[int]], params: SamplingParams, runs: int) -> None:
+        self.g, self.prompts, self.params, self.runs = gen, prompts, params, runs
+        jobs = len(prompts) * runs
+        self.slots = min(gen.max_batch, 1 << (jobs - 1).bit_length())
+        self.mode = "greedy" if params.greedy else ("top_p" if params.top_p < 1.0 else "sample")
+        self.pending = deque((i, j) for i in range(len(prompts)) for j in range(runs))
+        self.left = {i: runs for i in range(len(prompts))}  # jobs of a prompt not yet given a slot
+        self.staged: dict[int, tuple[_Staged, int]] = {}
+        self.occupied = np.zeros(self.slots, dtype=bool)
+        self.job_at: list[tuple[int, int] | None] = [None] * self.slots
+        self.pos = np.zeros(self.slots, dtype=np.int64)  # host mirror of each slot's position
+        self.n_gen = np.zeros(self.slots, dtype=np.int64)
+        self.results: dict[tuple[int, int], dict] = {}
+
+    def run(self) -> dict[tuple[int, int], dict]:
+        g, p = self.g, self.params
+        g._prepare(max(len(x) for x in self.prompts) + p.max_new_tokens)
+        g.inv_temp.fill_(1.0 / p.temperature if p.temperature > 0 else 1.0)
+        g.top_p.fill_(p.top_p)
+        g.max_new.fill_(p.max_new_tokens)
+        g.state.live.zero_()
+        while True:
+            self._harvest()
+            if self.pending and not self.occupied.all():
+                self._refill()
+                continue
+            if not self.occupied.any():
+                return self.results
+            # after a harvest every occupied slot is live, so each has at least one token to go
+            steps = int(min(g.sync_every, (p.max_new_tokens - self.n_gen[self.occupied]).max()))
+            length = min(_round_up(int(self.pos[self.occupied].max()) + steps, BUCKET), g._cache_len)
+            for _ in range(steps):
+                g._replay(self.slots, length, self.mode)
+            self.pos[self.occupied] += steps
+            self.n_gen[self.occupied] += steps
+
+    # ---- prefill and slot filling ------------------------------------------------------------------
+    def _stage(self, need: list[int]) -> None:
+        """Prefill the prompts in `need` plus, up to the token budget, the next pending ones."""
+        g, budget = self.g, self.g.prefill_tokens
+        chosen = list(dict.fromkeys(need))
+        seen, tokens = set(self.staged) | set(chosen), sum(len(self.prompts[i]) for i in chosen)
+        for i, _ in self.pending:
+            if i in seen:
+                continue
+            if tokens + len(self.prompts[i]) > budget:
+                break
+            seen.add(i)
+            chosen.append(i)
+            tokens += len(self.prompts[i])
+        chosen.sort(key=lambda i: len(self.prompts[i]))
+        start = 0
+        while start < len(chosen):  # chunks of similar length, each under the budget
+            end = start + 1
+            while end < len(chosen) and (end + 1 - start) * len(self.prompts[chosen[end]]) <= budget:
+                end += 1
+            part = chosen[start:end]
+            width = len(self.prompts[part[-1]])
+            ids = torch.zeros((len(part), width), dtype=torch.int64)
+            for r, i in enumerate(part):
+                ids[r, :len(self.prompts[i])] = torch.tensor(self.prompts[i])
+            lens = [len(self.prompts[i]) for i in part]
+            k, v, logits = prefill(g.weights, ids.to(g.device), torch.tensor(lens, device=g.device))
+            staged = _Staged(k, v, logits, lens)
+            for r, i in enumerate(part):
+                self.staged[i] = (staged, r)
+            start = end
+
+    def _refill(self) -> None:
+        g, st = self.g, self.g.state
+        free = np.flatnonzero(~self.occupied)
+        jobs = [self.pending.popleft() for _ in range(min(len(free), len(self.pending)))]
+        missing = [i for i, _ in jobs if i not in self.staged]
+        if missing:
+            self._stage(missing)
+        groups: dict[int, tuple[_Staged, list[int], list[int], list[tuple[int, int]]]] = {}
+        for slot, (i, j) in zip(free, jobs):
+            staged, row = self.staged[i]
+            grp = groups.setdefault(id(staged), (staged, [], [], []))
+            grp[1].append(int(slot))
+            grp[2].append(row)
+            grp[3].append((i, j))
+            self.left[i] -= 1
+            if self.left[i] == 0:
+                del self.staged[i]
+        for staged, slots, rows, placed in groups.values():
+            self._place(staged, slots, rows, placed)
+
+    def _place(self, staged: _Staged, slots: list[int], rows: list[int], placed: list[tuple[int, int]]) -> None:
+        """Copy staged KV into `slots`, draw each job's first token, and set the slots' state."""
+        g, st, p = self.g, self.g.state, self.params
+        dev = g.device
+        s_t, r_t = torch.tensor(slots, device=dev), torch.tensor(rows, device=dev)
+        width = staged.k.shape[3]
+        g.cache_k[:, s_t, :, :width] = staged.k[:, r_t]
+        g.cache_v[:, s_t, :, :width] = staged.v[:, r_t]
+        seeds = torch.tensor([job_seed(p.seed, i, j) for i, j in placed], dtype=torch.int64, device=dev)
+        keys = row_keys(seeds, torch.zeros_like(seeds))
+        tok, lp, ent, sc = sample(staged.logits[r_t], keys, g.inv_temp, greedy=p.greedy,
+                                  top_p=float(p.top_p) if p.top_p < 1.0 else 1.0)
+        lens = torch.tensor([staged.lens[r] for r in rows], device=dev)
+        st.tok[s_t], st.pos[s_t], st.seed[s_t] = tok, lens, seeds
+        st.n_gen[s_t] = 1
+        st.lp[s_t], st.ent[s_t], st.sc[s_t] = lp, ent, sc
+        st.out[s_t, 0] = tok
+        st.live[s_t] = ~((tok[:, None] == g.eos[None]).any(-1) | (p.max_new_tokens <= 1))
+        for slot, job, r in zip(slots, placed, rows):
+            self.occupied[slot], self.job_at[slot] = True, job
+            self.pos[slot], self.n_gen[slot] = staged.lens[r], 1
+
+    # ---- finished slots ----------------------------------------------------------------------------
+    def _harvest(self) -> None:
+        if not self.occupied.any():
+            return
+        st = self.g.state
+        live = st.live[:self.slots].cpu().numpy()
+        done = np.flatnonzero(self.occupied & ~live)
+        if len(done) == 0:
+            return
+        d_t = torch.tensor(done, device=self.g.device)
+        n_gen = st.n_gen[d_t].cpu()
+        width = int(n_gen.max())
+        toks = st.out[d_t, :width].cpu().tolist()
+        lp, ent, sc = (x[d_t].cpu().tolist() for x in (st.lp, st.ent, st.sc))
+        eos = set(self.g.eos.tolist())
+        for r, slot in enumerate(done):
+            n = int(n_gen[r])
+            tokens = toks[r][:n]
+            self.results[self.job_at[slot]] = {
+                "tokens": tokens, "n_tokens": n, "finish_reason": "stop" if tokens[-1] in eos else "length",
+                "logprob": lp[r], "stats": {"mean_logprob": lp[r] / n, "mean_entropy": ent[r] / n,
+                                            "self_certainty": sc[r] / n}}
+            self.occupied[slot], self.job_at[slot] = False, None
+
+
+def fast_backend(cfg, model=None, tokenizer=None) -> FastGenerator:
+    """Backend factory for `models.register_backend("fast", "selftaught.models.fast:fast_backend")`."""
+    from .resolve import load_model
+
+    if model is None or tokenizer is None:
+        model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
+    return FastGenerator(model, tokenizer, max_batch=max(cfg.sampling.batch_size, cfg.eval.batch_size),
+                         device=model.device)

@@ -1,0 +1,186 @@
+"""Sampling for the fast backend: one pass over each row of logits gives the token and its stats.
+
+For a row of raw logits `l` (temperature 1) it returns the chosen token, `log p(token)`, the entropy
+and the self-certainty (`models.hf.token_stats` defines both), and picks the token by Gumbel-max:
+`argmax(l / T + g)` with `g = -log(-log(u))` (greedy: `argmax(l)`, first index on ties, as torch).
+
+The uniforms `u` are counter-based: a hash of (row key, vocab index), the row key a hash of
+(job seed, token index). A sample's tokens therefore depend on its seed alone, not on which slot or
+batch it ran in, and the torch version (CPU, and top-p) draws the very same noise as the Triton
+kernel (GPU), so the two can be checked against each other. All hash arithmetic is mod 2**32 with
+multipliers under 2**31, so torch's int64 never overflows.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+
+MASK32 = 0xFFFFFFFF
+_M1, _M2 = 0x7FEB352D, 0x31848BAB  # odd multipliers < 2**31 (lowbias32-style mixing)
+_STEP_MUL, _VOCAB_MUL = 0x2545F491, 0x27D4EB2D
+_triton_failed = False
+
+try:  # Triton only where a GPU is; the torch version serves everywhere else
+    import triton
+    import triton.language as tl
+except Exception:  # pragma: no cover - CPU-only installs
+    triton = None
+
+
+def hash32(x: torch.Tensor) -> torch.Tensor:
+    """A 32-bit mixing hash of int64 tensors holding values in [0, 2**32)."""
+    x = x ^ (x >> 16)
+    x = (x * _M1) & MASK32
+    x = x ^ (x >> 15)
+    x = (x * _M2) & MASK32
+    return x ^ (x >> 16)
+
+
+def job_seed(seed: int, prompt: int, sample: int) -> int:
+    """The seed of sample `sample` of prompt `prompt` in a call seeded `seed` (a Python int < 2**32)."""
+    t = torch.tensor([seed & MASK32], dtype=torch.int64)
+    t = hash32(t ^ hash32(torch.tensor([prompt & MASK32])))
+    t = hash32(t ^ hash32(torch.tensor([(sample * _STEP_MUL + 1) & MASK32])))
+    return int(t)
+
+
+def row_keys(seeds: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+    """Per-row noise keys [B] (int64 in [0, 2**32)) for job seeds [B] at token indices [B]."""
+    return hash32(seeds ^ hash32((steps * _STEP_MUL + 0x68E31DA4) & MASK32))
+
+
+def gumbel(keys: torch.Tensor, vocab: int) -> torch.Tensor:
+    """[B, vocab] Gumbel noise, float32, from row keys [B]."""
+    v = torch.arange(vocab, device=keys.device, dtype=torch.int64)
+    x = hash32((keys[:, None] + v[None, :] * _VOCAB_MUL) & MASK32)
+    u = ((x >> 8).to(torch.float32) + 0.5) * (1.0 / 16777216.0)
+    return -torch.log(-torch.log(u))
+
+
+def sample_torch(logits: torch.Tensor, keys: torch.Tensor, inv_temp: torch.Tensor | float, greedy: bool,
+                 top_p: float | torch.Tensor = 1.0) -> tuple[torch.Tensor, ...]:
+    """(token, logprob, entropy, self_certainty), each [B], from raw logits [B, V] (the reference)."""
+    lf = logits.float()
+    log_z = torch.logsumexp(lf, dim=-1)
+    p = torch.exp(lf - log_z[:, None])
+    entropy = log_z - (p * lf).sum(-1)
+    certainty = log_z - lf.mean(-1) - math.log(lf.shape[-1])
+    if greedy:
+        token = lf.argmax(-1)
+    else:
+        scaled = lf * inv_temp
+        score = scaled + gumbel(keys, lf.shape[-1])
+        if not (isinstance(top_p, float) and top_p >= 1.0):
+            score = score.masked_fill(_outside_top_p(scaled, top_p), float("-inf"))
+        token = score.argmax(-1)
+    logprob = lf.gather(1, token[:, None]).squeeze(1) - log_z
+    return token, logprob, entropy, certainty
+
+
+def _outside_top_p(scaled: torch.Tensor, top_p: float | torch.Tensor) -> torch.Tensor:
+    """True where a token falls outside the nucleus: the smallest set of most likely tokens whose
+    probability reaches `top_p` (the most likely token always stays)."""
+    probs = torch.softmax(scaled, dim=-1)
+    sorted_p, order = probs.sort(dim=-1, descending=True)
+    before = sorted_p.cumsum(-1) - sorted_p  # mass of the tokens ranked above
+    drop_sorted = before >= top_p
+    drop_sorted[:, 0] = False
+    return torch.zeros_like(drop_sorted).scatter(1, order, drop_sorted)
+
+
+def sample(logits: torch.Tensor, keys: torch.Tensor, inv_temp: torch.Tensor, greedy: bool,
+           top_p: float | torch.Tensor = 1.0, use_triton: bool | None = None) -> tuple[torch.Tensor, ...]:
+    """`sample_torch`'s result; through the fused Triton kernel on a GPU when there is no top-p."""
+    global _triton_failed
+    if use_triton is None:
+        use_triton = triton is not None and logits.is_cuda and not _triton_failed
+    nucleus = not (isinstance(top_p, float) and top_p >= 1.0)
+    if use_triton and not (nucleus and not greedy):
+        try:
+            return sample_triton(logits, keys, inv_temp, greedy)
+        except Exception as e:  # a kernel that does not build here: the torch version gives the same
+            if torch.cuda.is_current_stream_capturing():
+                raise
+            warnings.warn(f"fast backend: Triton sampler failed ({type(e).__name__}: {e}); using torch")
+            _triton_failed = True
+    return sample_torch(logits, keys, inv_temp, greedy, top_p)
+
+
+if triton is not None:
+
+    @triton.jit
+    def _hash32(x):
+        x = x ^ (x >> 16)
+        x = x * 0x7FEB352D
+        x = x ^ (x >> 15)
+        x = x * 0x31848BAB
+        return x ^ (x >> 16)
+
+    @triton.jit
+    def _sample_kernel(logits_ptr, stride, keys_ptr, inv_temp_ptr, tok_ptr, lp_ptr, ent_ptr, sc_ptr,
+                       vocab: tl.constexpr, GREEDY: tl.constexpr, BLOCK: tl.constexpr):
+        row = tl.program_id(0)
+        base = logits_ptr + row.to(tl.int64) * stride
+        key = tl.load(keys_ptr + row).to(tl.uint32)
+        inv_t = tl.load(inv_temp_ptr).to(tl.float32)
+        offs = tl.arange(0, BLOCK)
+        m = tl.full([BLOCK], float("-inf"), tl.float32)  # per-lane running max
+        s = tl.zeros([BLOCK], tl.float32)  # sum exp(l - m)
+        t = tl.zeros([BLOCK], tl.float32)  # sum exp(l - m) * l
+        total = tl.zeros([BLOCK], tl.float32)  # sum l
+        best = tl.full([BLOCK], float("-inf"), tl.float32)
+        best_idx = tl.zeros([BLOCK], tl.int32)
+        for start in range(0, vocab, BLOCK):
+            idx = start + offs
+            valid = idx < vocab
+            lv = tl.load(base + idx, mask=valid, other=float("-inf")).to(tl.float32)
+            m_new = tl.maximum(m, lv)
+            m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
+            alpha = tl.exp(m - m_safe)
+            e = tl.exp(lv - m_safe)
+            s = s * alpha + e
+            t = t * alpha + tl.where(valid, e * lv, 0.0)
+            total += tl.where(valid, lv, 0.0)
+            m = m_new
+            if GREEDY:
+                score = lv
+            else:
+                x = _hash32(key + idx.to(tl.uint32) * 0x27D4EB2D)
+                u = ((x >> 8).to(tl.float32) + 0.5) * (1.0 / 16777216.0)
+                score = tl.where(valid, lv * inv_t - tl.log(-tl.log(u)), float("-inf"))
+            better = score > best
+            best = tl.where(better, score, best)
+            best_idx = tl.where(better, idx, best_idx)
+        mx = tl.max(m, axis=0)
+        scale = tl.exp(m - mx)
+        s_all = tl.sum(s * scale, axis=0)
+        t_all = tl.sum(t * scale, axis=0)
+        log_z = mx + tl.log(s_all)
+        top = tl.max(best, axis=0)
+        token = tl.min(tl.where(best == top, best_idx, 2147483647), axis=0)
+        chosen = tl.load(base + token).to(tl.float32)
+        tl.store(tok_ptr + row, token.to(tl.int64))
+        tl.store(lp_ptr + row, chosen - log_z)
+        tl.store(ent_ptr + row, log_z - t_all / s_all)
+        tl.store(sc_ptr + row, log_z - tl.sum(total, axis=0) / vocab - tl.log(vocab * 1.0))
+
+
+def sample_triton(logits: torch.Tensor, keys: torch.Tensor, inv_temp: torch.Tensor,
+                  greedy: bool) -> tuple[torch.Tensor, ...]:
+    """The fused kernel: one program per row, one read of the row (no top-p)."""
+    if triton is None:
+        raise RuntimeError("Triton is not installed")
+    rows, vocab = logits.shape
+    if logits.stride(1) != 1:
+        logits = logits.contiguous()
+    if not isinstance(inv_temp, torch.Tensor):
+        inv_temp = torch.tensor(float(inv_temp), device=logits.device)
+    dev = logits.device
+    token = torch.empty(rows, dtype=torch.int64, device=dev)
+    lp, ent, sc = (torch.empty(rows, dtype=torch.float32, device=dev) for _ in range(3))
+    _sample_kernel[(rows,)](logits, logits.stride(0), keys, inv_temp, token, lp, ent, sc,
+                            vocab=vocab, GREEDY=bool(greedy), BLOCK=2048, num_warps=8)
+    return token, lp, ent, sc

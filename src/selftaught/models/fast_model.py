@@ -1,0 +1,199 @@
+"""The fast backend's own forward pass for Llama-family models (SmolLM2, Llama, Qwen2 shapes).
+
+`FastWeights.from_hf(model)` takes the weights out of a transformers model (q/k/v fused into one
+matrix, gate/up into another, biases where the model has them, lm_head tied or not) and builds the
+rotary tables with the model's own rotary module, so rope scaling variants come out as transformers
+computes them. The numerics follow transformers' Llama code step by step (RMSNorm in float32 then
+cast, rope in the model dtype), so greedy tokens agree with `generate` up to float rounding.
+
+Two passes over a static KV cache `[layers, slots, kv_heads, max_len, head_dim]`:
+
+- `prefill(ids)`: right-padded prompts [P, T] -> KV [layers, P, kv_heads, T, head_dim] (K and V)
+  and the logits at each prompt's last token;
+- `decode(cache, tok, pos, length)`: one token per slot at its own position, attention over the
+  first `length` cache positions (a bucket, so short sequences read little of the cache). The
+  query heads that share a KV head are folded into SDPA's query-length axis: no repeated KV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..core.errors import SelftaughtError
+
+_SUPPORTED = ("llama", "qwen2")
+
+
+@dataclass
+class _Layer:
+    ln1: torch.Tensor
+    wqkv: torch.Tensor
+    bqkv: torch.Tensor | None
+    wo: torch.Tensor
+    bo: torch.Tensor | None
+    ln2: torch.Tensor
+    wgu: torch.Tensor
+    bgu: torch.Tensor | None
+    wdown: torch.Tensor
+    bdown: torch.Tensor | None
+
+
+def _cat_bias(*mods) -> torch.Tensor | None:
+    biases = [m.bias for m in mods]
+    if all(b is None for b in biases):
+        return None
+    return torch.cat([b if b is not None else torch.zeros(m.out_features, dtype=m.weight.dtype,
+                                                          device=m.weight.device) for b, m in zip(biases, mods)])
+
+
+@dataclass
+class FastWeights:
+    embed: torch.Tensor
+    layers: list[_Layer]
+    norm: torch.Tensor
+    lm_head: torch.Tensor
+    cos: torch.Tensor  # [max_positions, head_dim], model dtype
+    sin: torch.Tensor
+    n_heads: int
+    n_kv: int
+    head_dim: int
+    eps: float
+    act: str
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def vocab(self) -> int:
+        return self.lm_head.shape[0]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.embed.dtype
+
+    @classmethod
+    def from_hf(cls, model, max_positions: int = 1) -> "FastWeights":
+        cfg = model.config
+        kind = getattr(cfg, "model_type", "?")
+        if kind not in _SUPPORTED:
+            raise SelftaughtError(f"backend fast supports Llama-family models ({', '.join(_SUPPORTED)}), "
+                                  f"not model_type {kind!r}; use backend hf for this model.")
+        if getattr(cfg, "sliding_window", None) and getattr(cfg, "use_sliding_window", False):
+            raise SelftaughtError("backend fast has no sliding-window attention; use backend hf for this model.")
+        if any(hasattr(blk.self_attn, "q_norm") for blk in model.model.layers):
+            raise SelftaughtError("backend fast has no per-head q/k norm (Qwen3 shape); use backend hf.")
+        if cfg.hidden_act not in ("silu", "gelu", "gelu_pytorch_tanh"):
+            raise SelftaughtError(f"backend fast does not know activation {cfg.hidden_act!r}; use backend hf.")
+        base = model.model
+        n_heads, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
+        layers = []
+        for blk in base.layers:
+            at, mlp = blk.self_attn, blk.mlp
+            layers.append(_Layer(
+                ln1=blk.input_layernorm.weight.detach(),
+                wqkv=torch.cat([at.q_proj.weight, at.k_proj.weight, at.v_proj.weight]).detach(),
+                bqkv=_detach(_cat_bias(at.q_proj, at.k_proj, at.v_proj)),
+                wo=at.o_proj.weight.detach(), bo=_detach(at.o_proj.bias),
+                ln2=blk.post_attention_layernorm.weight.detach(),
+                wgu=torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach(),
+                bgu=_detach(_cat_bias(mlp.gate_proj, mlp.up_proj)),
+                wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias)))
+        cos, sin = rope_tables(model, max_positions)
+        return cls(embed=base.embed_tokens.weight.detach(), layers=layers, norm=base.norm.weight.detach(),
+                   lm_head=model.get_output_embeddings().weight.detach(), cos=cos, sin=sin,
+                   n_heads=n_heads, n_kv=n_kv, head_dim=head_dim, eps=float(cfg.rms_norm_eps),
+                   act=cfg.hidden_act)
+
+
+def rope_tables(model, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cos, sin) [positions, head_dim] in the model dtype, from the model's own rotary module."""
+    embed = model.model.embed_tokens.weight
+    pos = torch.arange(positions, device=embed.device)[None]
+    with torch.no_grad():
+        cos, sin = model.model.rotary_emb(embed[:1, None].detach(), pos)
+    return cos[0], sin[0]
+
+
+def _detach(t: torch.Tensor | None) -> torch.Tensor | None:
+    return None if t is None else t.detach()
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """transformers' LlamaRMSNorm: normalise in float32, cast back, then scale in the model dtype."""
+    h = F.rms_norm(x.float(), (x.shape[-1],), eps=eps)
+    return weight * h.to(x.dtype)
+
+
+def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated * sin
+
+
+def _act(x: torch.Tensor, name: str) -> torch.Tensor:
+    if name == "silu":
+        return F.silu(x)
+    return F.gelu(x, approximate="tanh" if name == "gelu_pytorch_tanh" else "none")
+
+
+def _mlp(w: FastWeights, ly: _Layer, x: torch.Tensor) -> torch.Tensor:
+    gate, up = F.linear(rms_norm(x, ly.ln2, w.eps), ly.wgu, ly.bgu).chunk(2, dim=-1)
+    return x + F.linear(_act(gate, w.act) * up, ly.wdown, ly.bdown)
+
+
+def _logits(w: FastWeights, x: torch.Tensor) -> torch.Tensor:
+    return F.linear(rms_norm(x, w.norm, w.eps), w.lm_head)
+
+
+def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(k [layers, P, kv, T, d], v [same], last-token logits [P, V]) for right-padded ids [P, T]."""
+    p_count, t_len = ids.shape
+    h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
+    cos, sin = w.cos[:t_len][None, None], w.sin[:t_len][None, None]
+    ks = torch.empty((w.n_layers, p_count, kv, t_len, d), dtype=w.dtype, device=ids.device)
+    vs = torch.empty_like(ks)
+    x = w.embed[ids]
+    for i, ly in enumerate(w.layers):
+        qkv = F.linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv)
+        q, k, v = qkv.view(p_count, t_len, h_dim + 2 * kv, d).transpose(1, 2).split([h_dim, kv, kv], dim=1)
+        q, k = _rope(q, cos, sin), _rope(k, cos, sin)
+        ks[i], vs[i] = k, v
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=kv != h_dim)
+        x = x + F.linear(o.transpose(1, 2).reshape(p_count, t_len, h_dim * d), ly.wo, ly.bo)
+        x = _mlp(w, ly, x)
+    last = x[torch.arange(p_count, device=ids.device), lens - 1]
+    return ks, vs, _logits(w, last)
+
+
+def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: torch.Tensor, pos: torch.Tensor,
+           length: int) -> torch.Tensor:
+    """Logits [S, V] for one new token per slot; writes its K/V at `pos` into slots 0..S-1 of the cache.
+
+    Slot s attends to cache positions 0..pos[s] (all below `length`); fixed shapes, so it can be
+    captured in a CUDA graph."""
+    slots = tok.shape[0]
+    h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
+    group = h_dim // kv
+    rows = torch.arange(slots, device=tok.device)
+    cos, sin = w.cos[pos][:, None], w.sin[pos][:, None]
+    visible = torch.arange(length, device=tok.device)[None] <= pos[:, None]
+    mask = torch.zeros(visible.shape, dtype=w.dtype, device=tok.device).masked_fill_(~visible, float("-inf"))
+    mask = mask[:, None, None]  # [S, 1, 1, L], additive, built once for all layers
+    x = w.embed[tok]
+    for i, ly in enumerate(w.layers):
+        qkv = F.linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
+        qk = _rope(qkv[:, :h_dim + kv], cos, sin)
+        q, k, v = qk[:, :h_dim], qk[:, h_dim:], qkv[:, h_dim + kv:]
+        layer_k, layer_v = cache_k[i], cache_v[i]
+        layer_k[rows, :, pos] = k
+        layer_v[rows, :, pos] = v
+        o = F.scaled_dot_product_attention(q.reshape(slots, kv, group, d), layer_k[:slots, :, :length],
+                                           layer_v[:slots, :, :length], attn_mask=mask)
+        x = x + F.linear(o.reshape(slots, h_dim * d), ly.wo, ly.bo)
+        x = _mlp(w, ly, x)
+    return _logits(w, x)
