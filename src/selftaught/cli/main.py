@@ -85,9 +85,11 @@ def run(
 
 
 def _write_report(run_dir: str) -> None:
-    from ..report import write_report
+    """After each round: the round table in the terminal, and report.html rewritten."""
+    from ..report import load_run, summary_table, write_report
 
     path = write_report(run_dir)
+    console.print(summary_table(load_run(run_dir), width=console.width))
     console.print(f"report: {path}", highlight=False)
 
 

@@ -11,6 +11,7 @@ rounds/NNN/control.json, so a resumed round keeps its choice.
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.io import write_json
@@ -38,13 +39,17 @@ def choose_settings(loop: "Loop", index: int) -> tuple[dict[str, Any], dict[str,
     if path.exists():
         saved = json.loads(path.read_text())
     else:
+        start = time.time()
         saved = {"grid": probe_grid(loop, index)}
+        saved["seconds"] = round(time.time() - start, 2)
+        saved["tokens"] = sum(point.pop("tokens") for point in saved["grid"])
         best = best_point(saved["grid"])
         saved["temperature"], saved["threshold"] = best["temperature"], best["threshold"]
         write_json(path, saved)
     settings = dict(loop.default_settings(), temperature=saved["temperature"], threshold=saved["threshold"])
     metrics = {"control/grid": saved["grid"], "control/temperature": saved["temperature"],
-               "control/threshold": saved["threshold"]}
+               "control/threshold": saved["threshold"], "control/tokens": saved["tokens"],
+               "time/control": saved["seconds"]}
     return settings, metrics
 
 
@@ -69,5 +74,6 @@ def probe_grid(loop: "Loop", index: int) -> list[dict[str, Any]]:
             grid.append({"temperature": temperature, "threshold": threshold, "balance": m["balance"],
                          "precision": m["precision"], "recall": m["recall"], "pass@1": rollout.get("pass@1"),
                          f"pass@{cfg.sampling.n}": rollout.get(f"pass@{cfg.sampling.n}"),
-                         "distinct_correct": rollout.get("distinct_correct")})
+                         "distinct_correct": rollout.get("distinct_correct"),
+                         "tokens": rollout.get("tokens", 0) if threshold == thresholds[0] else 0})
     return grid

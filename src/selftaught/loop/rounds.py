@@ -26,7 +26,6 @@ from .exploit import scorer_aurocs
 from .rationalize import rationalize
 from .rundir import RunDir
 from .state import ModelState
-from .table import round_table
 
 
 @dataclass
@@ -62,12 +61,11 @@ class Loop:
             if index in done:
                 continue
             self.run_round(index)
-            self.console.print(round_table(self.run.all_metrics(), self.cfg))
             self.after_round()
         return self.run.all_metrics()
 
     def after_round(self) -> None:
-        """Hook run after each finished round (the CLI writes the report here)."""
+        """Hook run after each finished round (the CLI prints the round table and writes the report)."""
 
     def run_round(self, index: int) -> dict[str, Any]:
         self.console.rule(f"round {index}")
@@ -151,7 +149,8 @@ class Loop:
             samples = [from_dict(Sample, d) for d in self.run.read_records(index, samples_file)]
         else:
             self.console.print(f"{label}: {len(problems)} problems x {n} (T={params.temperature:g})")
-            generator = self.state.generator(model_round)
+            batch = self.cfg.eval.batch_size if params.greedy else self.cfg.sampling.batch_size
+            generator = self.state.generator(model_round, batch)
             groups = generator.generate([p.prompt for p in problems], params, n=n,
                                         problem_ids=[p.id for p in problems])
             samples = [x for g in groups for x in g]

@@ -42,12 +42,14 @@ class ModelState:
         self.model, self.tokenizer = load_model(self.checkpoint_of(index), self.device, dtype)
         self.holds = index
 
-    def generator(self, index: int):
-        """A generator over round `index`'s model."""
+    def generator(self, index: int, batch_size: int | None = None):
+        """A generator over round `index`'s model (`batch_size` sequences at a time)."""
         from ..models import build_generator
 
         self.ensure(index)
         generator = build_generator(self.cfg, self.model, self.tokenizer)
+        if batch_size and hasattr(generator, "batch_size"):
+            generator.batch_size = batch_size
         if hasattr(generator, "progress"):
             generator.progress = self.console.is_terminal or self.console.is_interactive
         return generator
