@@ -59,8 +59,10 @@ def load(spec: str, device: str, dtype: torch.dtype):
         path = spec[5:]
         folder, name = os.path.dirname(path), os.path.basename(path)
         tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype)
-        return model.to(device).eval(), tok
+        from selftaught.models.resolve import _plain_copy  # a GGUF-loaded model refuses .float()
+
+        model = _plain_copy(AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32))
+        return model.to(device, dtype).eval(), tok
     from selftaught.models.resolve import load_model
 
     return load_model(spec, device=device, dtype={torch.bfloat16: "bfloat16", torch.float32: "float32"}[dtype])
@@ -290,7 +292,7 @@ def main() -> None:
         save()
     if cuda and "fast" in args.backends:
         top = max(args.batches)
-        lengths = [64 * k for k in range(2, (args.prompt_len + args.new_tokens) // 64 + 2)]
+        lengths = [64 * k for k in range(2, (args.prompt_len + args.new_tokens) // 64 + 1)]
         res["step_ms"] = {top: step_times(gen, top, lengths)}
         if args.profile:
             profile_step(gen, top, lengths[-1], args.profile)

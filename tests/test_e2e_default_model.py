@@ -4,6 +4,8 @@ Slow (a minute or two on a laptop CPU, plus about a minute to fetch and convert 
 machine that has never run selftaught): deselect with `-m "not slow"`.
 """
 
+from pathlib import Path
+
 import pytest
 
 from selftaught.core.config import load_config
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_one_round_on_the_default_model(tmp_path):
-    cfg = load_config("recipes/default.yaml", [
+    cfg = load_config(Path(__file__).parents[1] / "recipes" / "default.yaml", [
         "task.n_train=16", "task.n_eval=12", "sampling.n=2", "sampling.max_new_tokens=48",
         "eval.max_new_tokens=48", "loop.rounds=1", "device=cpu"])
     rows = run_loop(cfg, str(tmp_path / "run"))
