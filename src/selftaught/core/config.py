@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -105,10 +105,45 @@ class LoopConfig(_Section):
     fresh_problems: bool = Field(True, description="Draw new training problems each round (else reuse round 1's).")
 
 
+class ServerConfig(_Section):
+    base_urls: list[str] = Field(["http://127.0.0.1:8000/v1"], min_length=1, description="backend openai: base URLs "
+                                 "of OpenAI-compatible servers (vLLM, SGLang, llama.cpp), usually ending in /v1; "
+                                 "requests go to the least busy one.")
+    model: str | None = Field(None, description="backend openai: the served model name sent with each request "
+                              "(None: the recipe's `model`; `default` becomes HuggingFaceTB/SmolLM2-135M-Instruct).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key (sent as a "
+                             "Bearer token; unset: no key). The key itself never goes in a recipe or a log.")
+    max_concurrency: int = Field(16, ge=1, description="Most requests in flight at once, over all base URLs.")
+    timeout_s: float = Field(300.0, gt=0.0, description="Seconds to wait for a server to connect or answer a request.")
+    max_retries: int = Field(4, ge=0, description="Retries of a request after a connection error, a timeout, "
+                             "HTTP 408/409/429 or 5xx (other errors fail at once).")
+    backoff_s: float = Field(1.0, ge=0.0, description="First retry delay; it doubles each retry (with jitter).")
+    use_n: bool = Field(True, description="Ask for all of a prompt's samples in one request (the API's `n`); "
+                        "false: one request per sample.")
+    logprobs: bool = Field(True, description="Ask for the sampled tokens' log-probs (fills Sample.logprob).")
+    reload_command: str | None = Field(None, description="Shell command run whenever the loop needs the server to "
+                                       "serve another round's model, `{checkpoint}` replaced by its folder (for "
+                                       "example a script that restarts `vllm serve {checkpoint}`); None: the server "
+                                       "is left as it is.")
+    reload_timeout_s: float = Field(900.0, gt=0.0, description="Seconds allowed for reload_command plus the servers "
+                                    "answering again.")
+
+    @field_validator("base_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"base URLs start with http:// or https://, got {bad}")
+        return urls
+
+
 class Config(_Section):
     name: str = Field("default", description="Run name; the run directory defaults to runs/NAME.")
     model: str = Field("default", description="`default` (SmolLM2-135M-Instruct), a Hub id or a local folder.")
-    backend: Literal["hf"] = Field("hf", description="Generation backend: `hf` (transformers generate).")
+    backend: Literal["hf", "fast", "openai", "vllm"] = Field(
+        "hf", description="Generation backend: `hf` (transformers generate), `fast` (selftaught's static-cache "
+        "sampler, GPU), `openai` (OpenAI-compatible servers, see `server`), `vllm` (in-process vLLM; "
+        "`pip install selftaught[vllm]`).")
     device: str = Field("auto", description="`auto`, `cpu`, `cuda` or `cuda:N`.")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="Model dtype; auto = bf16 on GPU, fp32 on CPU.")
     seed: int = Field(0, description="Seed for problem generation, sampling and training.")
@@ -121,6 +156,7 @@ class Config(_Section):
     probe: ProbeConfig = Field(default_factory=ProbeConfig, description="Exploration metrics on a fixed held-out set.")
     train: TrainConfig = Field(default_factory=TrainConfig, description="Fine-tuning each round.")
     loop: LoopConfig = Field(default_factory=LoopConfig, description="The round loop.")
+    server: ServerConfig = Field(default_factory=ServerConfig, description="OpenAI-compatible servers (backend openai).")
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:

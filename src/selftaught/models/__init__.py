@@ -25,7 +25,20 @@ def _hf_backend(cfg: Config, model: Any = None, tokenizer: Any = None) -> Genera
     return HFGenerator(model, tokenizer, batch_size=cfg.sampling.batch_size, device=model.device)
 
 
-BACKENDS: dict[str, Union[BackendFactory, str]] = {"hf": _hf_backend}
+def _fast_backend(cfg: Config, model: Any = None, tokenizer: Any = None) -> Generator:
+    from .fast import FastGenerator
+
+    if model is None or tokenizer is None:
+        model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
+    return FastGenerator(model, tokenizer, max_batch=cfg.sampling.batch_size)
+
+
+BACKENDS: dict[str, Union[BackendFactory, str]] = {
+    "hf": _hf_backend,
+    "fast": _fast_backend,
+    "openai": "selftaught.models.openai_backend:openai_backend",
+    "vllm": "selftaught.models.vllm_backend:vllm_backend",
+}
 
 
 def register_backend(name: str, factory: Union[BackendFactory, str]) -> None:

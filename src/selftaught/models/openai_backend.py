@@ -1,0 +1,367 @@
+"""`OpenAIGenerator`: samples through OpenAI-compatible HTTP servers (vLLM, SGLang, llama.cpp, `transformers serve`).
+
+Chat-message prompts go to `POST {base_url}/chat/completions`, plain strings to `{base_url}/completions`
+(the server applies its own chat template, as `vllm serve` does with the model's). Requests are spread
+over the base URLs (the one with the fewest requests in flight, ties in turn) with at most
+`max_concurrency` in flight. A request asks for all n samples of a prompt (the API's `n`); a server
+that answers with fewer choices (some ignore `n`) is asked again for the rest with the next seeds.
+
+Per sample: `text`, `finish_reason` ("length" or "stop"), and when the server returns log-probs (vLLM,
+SGLang, llama.cpp do for `logprobs`): `logprob` (their sum) and `stats["mean_logprob"]`; else None.
+vLLM's default `logprobs_mode` (`raw_logprobs`) reports the raw distribution's log-probs, before
+temperature and top-p, as the hf backend does. Entropy and self-certainty need the whole distribution,
+which servers do not return. `n_tokens`: the log-prob entries, else `usage.completion_tokens`, else
+the tokenizer's count of the text.
+
+Connection errors, timeouts, HTTP 408/409/429 and 5xx are retried with exponential backoff (a
+`Retry-After` header is honoured); other 4xx and malformed bodies fail at once with a `SelftaughtError`
+naming the URL and status. The batch completes or raises: no partial result, so a round never writes a
+partial samples file. The API key is read from the environment variable `api_key_env` and sent only as
+the `Authorization` header; it is never logged, and scrubbed from any error text.
+
+Transport: the standard library (urllib in a thread pool). Generation requests are long and few (one
+per prompt), so threads cost nothing next to the server's work, and no dependency is added. The
+official `openai` client would retry and back off, but its fixed retry policy hides the status codes
+and URL we report, and it is not a selftaught dependency; httpx is not one either.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import shlex
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..core.errors import SelftaughtError
+from ..core.records import Prompt, Sample, SamplingParams
+from .resolve import DEFAULT_HUB_ID, DEFAULT_NAME, console
+
+RETRY_STATUS = {408, 409, 429}  # and every 5xx
+MAX_DELAY_S = 60.0
+
+
+class _Aborted(Exception):
+    """Another request of the batch failed; this one stops."""
+
+
+class OpenAIGenerator:
+    """Samples completions from OpenAI-compatible servers (implements `core.protocols.Generator`)."""
+
+    def __init__(self, base_urls: Sequence[str], model: str, api_key_env: str = "OPENAI_API_KEY",
+                 max_concurrency: int = 16, timeout: float = 300.0, max_retries: int = 4, backoff: float = 1.0,
+                 tokenizer: Any = None, use_n: bool = True, logprobs: bool = True) -> None:
+        if isinstance(base_urls, str):
+            base_urls = [base_urls]
+        if not base_urls:
+            raise SelftaughtError("server.base_urls is empty; give at least one, e.g. http://127.0.0.1:8000/v1.")
+        if max_concurrency < 1 or max_retries < 0 or timeout <= 0 or backoff < 0:
+            raise ValueError("max_concurrency >= 1, max_retries >= 0, timeout > 0 and backoff >= 0 are required")
+        self.base_urls = [u.rstrip("/") for u in base_urls]
+        self.model, self.api_key_env, self.tokenizer = model, api_key_env, tokenizer
+        self.max_concurrency, self.timeout, self.max_retries, self.backoff = max_concurrency, timeout, max_retries, backoff
+        self.use_n, self.logprobs, self.progress = use_n, logprobs, False
+        self._key = os.environ.get(api_key_env) or None  # never logged; see _scrub
+        self._busy = [0] * len(self.base_urls)
+        self._turn = 0
+        self._lock = threading.Lock()
+        self._abort = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"OpenAIGenerator(base_urls={self.base_urls!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
+
+    # ---- Generator protocol ------------------------------------------------------------------------
+    def generate(self, prompts: list[Prompt], params: SamplingParams, n: int = 1,
+                 problem_ids: list[str] | None = None) -> list[list[Sample]]:
+        """n samples for each prompt, in prompt order (greedy: one request, copied n times)."""
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        if problem_ids is not None and len(problem_ids) != len(prompts):
+            raise ValueError(f"{len(problem_ids)} problem_ids for {len(prompts)} prompts")
+        if params.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be at least 1, got {params.max_new_tokens}")
+        runs = 1 if params.greedy else n
+        per_request = runs if self.use_n else 1
+        jobs = [(i, j, min(per_request, runs - j)) for i in range(len(prompts)) for j in range(0, runs, per_request)]
+        outs = self._run_jobs(jobs, prompts, params, runs)
+        record = {"temperature": params.temperature, "top_p": params.top_p,
+                  "max_new_tokens": params.max_new_tokens, "seed": params.seed}
+        pids = problem_ids if problem_ids is not None else [str(i) for i in range(len(prompts))]
+        return [[Sample(problem_id=pids[i], index=j, params=dict(record), **outs[(i, j % runs)]) for j in range(n)]
+                for i in range(len(prompts))]
+
+    def _run_jobs(self, jobs, prompts, params, runs) -> dict[tuple[int, int], dict]:
+        """All jobs' samples, or the first error (the rest are cancelled)."""
+        outs: dict[tuple[int, int], dict] = {}
+        if not jobs:
+            return outs
+        self._abort.clear()
+        with self._progress() as bar, ThreadPoolExecutor(min(self.max_concurrency, len(jobs))) as pool:
+            task = bar.add_task("Generating", total=len(jobs))
+            futures = {pool.submit(self._job, prompts[i], params, i * runs + j, k): (i, j) for i, j, k in jobs}
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for f in done:
+                        i, j = futures[f]
+                        outs.update({(i, j + m): s for m, s in enumerate(f.result())})
+                        bar.advance(task)
+            except BaseException:
+                self._abort.set()
+                for f in pending:
+                    f.cancel()
+                raise
+        return outs
+
+    def _progress(self) -> Progress:
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=console, disable=not self.progress, transient=True)
+
+    def _job(self, prompt: Prompt, params: SamplingParams, seed_offset: int, k: int) -> list[dict]:
+        """k samples of one prompt; asks again while the server returns fewer choices than asked."""
+        got: list[dict] = []
+        while len(got) < k:
+            chat = not isinstance(prompt, str)
+            body = self._body(prompt, params, k - len(got), params.seed + seed_offset + len(got))
+            url, data = self._post("/chat/completions" if chat else "/completions", body)
+            choices = _choices(url, data)
+            single = len(choices) == 1
+            got += [_parse_choice(c, chat, data.get("usage") if single else None, self.tokenizer)
+                    for c in choices[: k - len(got)]]
+        return got
+
+    def _body(self, prompt: Prompt, params: SamplingParams, k: int, seed: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "max_tokens": params.max_new_tokens,
+                                "temperature": max(params.temperature, 0.0), "top_p": params.top_p, "seed": seed}
+        if isinstance(prompt, str):
+            body["prompt"] = prompt
+            if self.logprobs:
+                body["logprobs"] = 1  # the chosen token's log-prob (and the top one)
+        else:
+            body["messages"] = list(prompt)
+            if self.logprobs:
+                body["logprobs"] = True
+        if k > 1:
+            body["n"] = k
+        return body
+
+    # ---- HTTP ----------------------------------------------------------------------------------------
+    def _pick(self, avoid: int | None) -> int:
+        """The base URL with the fewest requests in flight (ties in turn), not `avoid` if others exist."""
+        with self._lock:
+            m = len(self.base_urls)
+            u = min(range(m), key=lambda x: (x == avoid and m > 1, self._busy[x], (x - self._turn) % m))
+            self._busy[u] += 1
+            self._turn = (u + 1) % m
+            return u
+
+    def _post(self, path: str, body: dict) -> tuple[str, dict]:
+        """(url, parsed JSON body) of a successful request, retried as the module docstring says."""
+        avoid, last = None, ""
+        for attempt in range(self.max_retries + 1):
+            if self._abort.is_set():
+                raise _Aborted()
+            u = self._pick(avoid)
+            url = self.base_urls[u] + path
+            try:
+                status, raw, retry_after = self._send(url, body)
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as e:  # refused, reset, timed out
+                reason = getattr(e, "reason", e)
+                status, raw, retry_after = None, b"", None
+                last = "timed out after %gs" % self.timeout if isinstance(reason, TimeoutError) else f"{reason}"
+            finally:
+                with self._lock:
+                    self._busy[u] -= 1
+            if status is not None and 200 <= status < 300:
+                return url, self._json(url, status, raw)
+            if status is not None and status < 500 and status not in RETRY_STATUS:
+                raise SelftaughtError(self._scrub(f"{_safe(url)} answered HTTP {status}: {_message(raw)}. "
+                                                  f"{_hint(status, self)}"))
+            if status is not None:
+                last = f"HTTP {status}: {_message(raw)}"
+            if attempt < self.max_retries:
+                delay = min(self.backoff * 2 ** attempt * random.uniform(0.5, 1.0), MAX_DELAY_S)
+                self._abort.wait(max(delay, min(retry_after or 0.0, MAX_DELAY_S)))
+            avoid = u
+        raise SelftaughtError(self._scrub(
+            f"{_safe(url)}: request failed after {self.max_retries + 1} attempts; last error: {last}. Check that "
+            "the server is running and server.base_urls points at it (server.timeout_s, server.max_retries "
+            "set the patience)."))
+
+    def _send(self, url: str, body: dict) -> tuple[int, bytes, float | None]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return resp.status, resp.read(), None
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, e.read(), _retry_after(e.headers)
+
+    def _json(self, url: str, status: int, raw: bytes) -> dict:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            raise SelftaughtError(self._scrub(f"{_safe(url)} answered HTTP {status} with a body that is not a JSON "
+                                              f"object: {_excerpt(raw)!r}. Is this an OpenAI-compatible server?"))
+        return data
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+
+def _choices(url: str, data: dict) -> list[dict]:
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
+        raise SelftaughtError(f"{_safe(url)} answered without a `choices` list: {_excerpt(json.dumps(data))!r}.")
+    return sorted(choices, key=lambda c: c.get("index") or 0)
+
+
+def _parse_choice(choice: dict, chat: bool, usage: dict | None, tokenizer: Any) -> dict:
+    text = ((choice.get("message") or {}).get("content") if chat else choice.get("text")) or ""
+    lps = _token_logprobs(choice.get("logprobs"), chat)
+    if lps:
+        n_tokens = len(lps)
+    elif usage and isinstance(usage.get("completion_tokens"), int):
+        n_tokens = usage["completion_tokens"]
+    elif tokenizer is not None:
+        n_tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    else:
+        n_tokens = 0  # unknown: no log-probs, no per-choice usage, no tokenizer
+    out = {"text": text, "n_tokens": n_tokens, "logprob": None, "stats": {},
+           "finish_reason": "length" if choice.get("finish_reason") == "length" else "stop"}
+    if lps:
+        out["logprob"] = float(sum(lps))
+        out["stats"] = {"mean_logprob": out["logprob"] / len(lps)}
+    return out
+
+
+def _token_logprobs(lp: Any, chat: bool) -> list[float] | None:
+    """The sampled tokens' log-probs: chat `logprobs.content[].logprob`, completions `logprobs.token_logprobs`."""
+    if not isinstance(lp, dict):
+        return None
+    items = [c.get("logprob") for c in lp.get("content") or [] if isinstance(c, dict)] if chat \
+        else list(lp.get("token_logprobs") or [])
+    values = [float(x) for x in items if isinstance(x, (int, float))]
+    return values or None
+
+
+def _retry_after(headers: Any) -> float | None:
+    try:
+        return float(headers.get("Retry-After")) if headers and headers.get("Retry-After") else None
+    except ValueError:
+        return None
+
+
+def _message(raw: bytes) -> str:
+    """The server's error message (OpenAI `{"error": {"message"}}`, FastAPI `{"detail"}`), else the body."""
+    try:
+        data = json.loads(raw)
+        err = data.get("error", data) if isinstance(data, dict) else data
+        msg = err.get("message") or err.get("detail") if isinstance(err, dict) else err
+        return _excerpt(msg if isinstance(msg, str) else json.dumps(msg))
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return _excerpt(raw) or "(empty body)"
+
+
+def _hint(status: int, gen: OpenAIGenerator) -> str:
+    if status in (401, 403):
+        return f"Check the API key in the environment variable {gen.api_key_env} (server.api_key_env)."
+    if status == 404:
+        return (f"Check server.base_urls (they usually end in /v1) and server.model (the served model name; "
+                f"sent {gen.model!r}).")
+    return ("The server rejected the request; if it does not support `n` or `logprobs`, set server.use_n: false "
+            "or server.logprobs: false.")
+
+
+def _excerpt(raw: bytes | str, limit: int = 300) -> str:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _safe(url: str) -> str:
+    """The URL without any user:password part."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+
+
+# ---- config glue --------------------------------------------------------------------------------------
+def served_model_name(cfg) -> str:
+    """server.model, else the recipe's model (`default` -> its Hub id, the name vLLM serves it under)."""
+    if cfg.server.model:
+        return cfg.server.model
+    return DEFAULT_HUB_ID if cfg.model == DEFAULT_NAME else cfg.model
+
+
+def openai_backend(cfg, model: Any = None, tokenizer: Any = None) -> OpenAIGenerator:
+    """Backend factory for `backend: openai` (the model object is not used; the tokenizer counts tokens)."""
+    s = cfg.server
+    return OpenAIGenerator(s.base_urls, served_model_name(cfg), api_key_env=s.api_key_env,
+                           max_concurrency=s.max_concurrency, timeout=s.timeout_s, max_retries=s.max_retries,
+                           backoff=s.backoff_s, tokenizer=tokenizer, use_n=s.use_n, logprobs=s.logprobs)
+
+
+def wait_ready(base_urls: Sequence[str], timeout: float, interval: float = 0.5) -> None:
+    """Wait until every server answers `GET /health` or `GET {base_url}/models` with 200 (at most `timeout` s)."""
+    deadline = time.monotonic() + timeout
+    waiting = [u.rstrip("/") for u in base_urls]
+    while waiting:
+        waiting = [u for u in waiting if not _answers(u)]
+        if waiting and time.monotonic() >= deadline:
+            raise SelftaughtError(f"server(s) not ready after {timeout:g}s: {', '.join(map(_safe, waiting))} "
+                                  "(tried GET /health and GET {base_url}/models).")
+        if waiting:
+            time.sleep(interval)
+
+
+def _answers(base_url: str) -> bool:
+    root = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+    for url in (root + "/health", base_url + "/models"):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError, ValueError):
+            continue
+    return False
+
+
+def reload_server(cfg, checkpoint: str) -> bool:
+    """Point the server at `checkpoint`: run server.reload_command, then wait until the servers answer.
+
+    `{checkpoint}` in the command becomes the (shell-quoted) folder; the command also sees it as
+    $SELFTAUGHT_CHECKPOINT. Its output goes to this process's stdout/stderr (so a command that starts a
+    server in the background cannot hang on a pipe). Returns False when no command is set.
+    """
+    command = cfg.server.reload_command
+    if not command:
+        return False
+    line = command.replace("{checkpoint}", shlex.quote(str(checkpoint)))
+    env = dict(os.environ, SELFTAUGHT_CHECKPOINT=str(checkpoint))
+    try:
+        code = subprocess.run(line, shell=True, env=env, stdin=subprocess.DEVNULL,
+                              timeout=cfg.server.reload_timeout_s).returncode
+    except subprocess.TimeoutExpired:
+        raise SelftaughtError(f"server.reload_command did not finish in {cfg.server.reload_timeout_s:g}s "
+                              f"(server.reload_timeout_s) for checkpoint {checkpoint}.") from None
+    if code != 0:
+        raise SelftaughtError(f"server.reload_command exited with status {code} for checkpoint {checkpoint} "
+                              "(its output is above).")
+    wait_ready(cfg.server.base_urls, cfg.server.reload_timeout_s)
+    return True
