@@ -72,7 +72,8 @@ def overrides(args, task: str, variant: str, seed: int) -> list[str]:
     ]
 
 
-def run_all(args, console: Console) -> list[dict]:
+def run_all(args, console: Console, save) -> list[dict]:
+    """Every (task, variant, seed) run; `save(results)` after each, so a cut-off benchmark keeps its part."""
     results = []
     for task in args.tasks.split(","):
         for variant in args.variants.split(","):
@@ -84,6 +85,7 @@ def run_all(args, console: Console) -> list[dict]:
                                 "seconds": round(time.time() - start, 1)})
                 console.print(f"{task} {variant} s{seed}: " + " -> ".join(
                     f"{100 * r['eval/accuracy']:.1f}" for r in rows))
+                save(results)
     return results
 
 
@@ -130,14 +132,17 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     quiet_libraries()
     console = Console()
-    results = run_all(args, console)
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "results.json").write_text(json.dumps(results, indent=1))
-    body = (f"Command: `python {' '.join(sys.argv)}`  \nMachine: {args.machine}; total "
-            f"{sum(r['seconds'] for r in results):.0f} s.\n\n" + table(results, args))
-    console.print(body)
-    if args.md:
-        write_markdown(args.md, body)
+
+    def save(results: list[dict]) -> None:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "results.json").write_text(json.dumps(results, indent=1))
+        body = (f"Command: `python {' '.join(sys.argv)}`  \nMachine: {args.machine}; total "
+                f"{sum(r['seconds'] for r in results):.0f} s.\n\n" + table(results, args))
+        if args.md:
+            write_markdown(args.md, body)
+
+    results = run_all(args, console, save)
+    console.print(table(results, args))
 
 
 if __name__ == "__main__":
