@@ -242,6 +242,7 @@ def main() -> None:
     ap.add_argument("--agree-tokens", type=int, default=128)
     ap.add_argument("--agree-file", help="JSON list of prompt ids (default-task prompts) for real-model agreement")
     ap.add_argument("--agree-fp32", action="store_true", help="also measure agreement with the model in fp32")
+    ap.add_argument("--attention", default="sdpa", choices=["sdpa", "triton"], help="fast's decode attention")
     ap.add_argument("--profile", help="write a torch.profiler table of eager decode steps at the largest batch")
     ap.add_argument("--make-prompts", help="write default-task prompt ids to this file and exit")
     ap.add_argument("--out", default="rollout.json")
@@ -261,7 +262,8 @@ def main() -> None:
         with open(args.out, "w") as f:
             json.dump(res, f, indent=1)
 
-    gen = FastGenerator(model, tok, max_batch=max(args.batches), stop_on_eos=False)
+    gen = FastGenerator(model, tok, max_batch=max(args.batches), stop_on_eos=False, attention=args.attention)
+    res["attention"] = args.attention
     g = torch.Generator().manual_seed(1)
     for b in args.batches:
         prompts = torch.randint(100, model.config.vocab_size, (b, args.prompt_len), generator=g)
@@ -274,7 +276,8 @@ def main() -> None:
 
                 traceback.print_exc()
                 row["fast_error"] = f"{type(e).__name__}: {e}"
-                gen = FastGenerator(model, tok, max_batch=max(args.batches), stop_on_eos=False, cuda_graphs=False)
+                gen = FastGenerator(model, tok, max_batch=max(args.batches), stop_on_eos=False, cuda_graphs=False,
+                                    attention=args.attention)
                 dt = time_fast(gen, prompts.tolist(), args.new_tokens, args.temperature)
                 row["fast_graphs"] = False
             row["fast_s"], row["fast_tok_s"] = dt, b * args.new_tokens / dt

@@ -1,5 +1,7 @@
 """`FastGenerator` on tiny random Llama / Qwen2 models (fp32 CPU; the GPU tests run where CUDA is)."""
 
+import os
+
 import pytest
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
@@ -7,6 +9,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast,
 
 from selftaught.core.errors import SelftaughtError
 from selftaught.core.records import SamplingParams
+from selftaught.models import fast_kernels
 from selftaught.models.fast import FastGenerator
 from selftaught.models.hf import HFGenerator
 
@@ -203,6 +206,20 @@ def test_unsupported_model_is_an_error():
     model = GPT2LMHeadModel(GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=1, n_head=2, eos_token_id=1))
     with pytest.raises(SelftaughtError, match="backend hf"):
         FastGenerator(model, tiny_tokenizer())
+
+
+@pytest.mark.skipif(fast_kernels.triton is None or not (torch.cuda.is_available()
+                                                         or os.environ.get("TRITON_INTERPRET") == "1"),
+                    reason="needs Triton and a CUDA GPU (or TRITON_INTERPRET=1)")
+def test_triton_attention_gives_the_same_tokens():
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    model, tok = tiny_model().to(dev), tiny_tokenizer()
+    for params in (SamplingParams(temperature=0.0, max_new_tokens=12), SamplingParams(temperature=1.0, seed=2,
+                                                                                      max_new_tokens=12)):
+        a = FastGenerator(model, tok, max_batch=4).generate(PROMPTS, params, n=2)
+        b = FastGenerator(model, tok, max_batch=4, attention="triton").generate(PROMPTS, params, n=2)
+        assert [[s.text for s in r] for r in a] == [[s.text for s in r] for r in b]
+        assert [s.logprob for r in a for s in r] == pytest.approx([s.logprob for r in b for s in r], abs=1e-3)
 
 
 @GPU

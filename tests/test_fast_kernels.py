@@ -1,6 +1,7 @@
 """The fast backend's sampler: noise, stats, token frequencies, top-p, and the Triton kernel vs torch."""
 
 import math
+import os
 
 import pytest
 import torch
@@ -97,3 +98,29 @@ def test_triton_kernel_matches_torch(vocab, greedy, dtype):
     same = ref[0] == got[0]
     for r, g in zip(ref[1:], got[1:]):
         assert torch.allclose(r[same], g[same], atol=1e-4 * math.log(vocab))
+
+
+def _triton_runs() -> bool:  # a GPU, or Triton's CPU interpreter (TRITON_INTERPRET=1 before import)
+    return fk.triton is not None and (torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1")
+
+
+@pytest.mark.skipif(not _triton_runs(), reason="needs Triton and a CUDA GPU (or TRITON_INTERPRET=1)")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_decode_attention_matches_sdpa(dtype):
+    if dtype == torch.bfloat16 and not torch.cuda.is_available():
+        pytest.skip("Triton's interpreter computes bf16 tl.dot wrongly")
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(1)
+    slots, heads, kv, d, length = 6, 9, 3, 64, 200
+    qk = torch.randn(slots, heads + kv, d, device=dev).to(dtype)
+    q = qk[:, :heads]  # a strided view, as in the decode step
+    cache_k = torch.randn(8, kv, length, d, device=dev).to(dtype)
+    cache_v = torch.randn_like(cache_k)
+    pos = torch.tensor([0, 1, 63, 64, 130, 199], device=dev)
+    got = fk.decode_attention(q, cache_k, cache_v, pos)
+    visible = torch.arange(length, device=dev)[None] <= pos[:, None]
+    ref = torch.nn.functional.scaled_dot_product_attention(
+        q.float().reshape(slots, kv, heads // kv, d), cache_k[:slots].float(), cache_v[:slots].float(),
+        attn_mask=visible[:, None, None]).reshape(slots, heads, d)
+    tol = 1e-4 if dtype == torch.float32 else 2e-2
+    assert (got.float() - ref).abs().max() < tol

@@ -66,14 +66,20 @@ class FastGenerator:
 
     `max_batch` is the number of cache slots (sequences decoded together); `max_len` the cache length
     in tokens (prompt + completion; None sizes it to each call's need); `cuda_graphs` defaults to on
-    for CUDA devices; `stop_on_eos=False` always generates `max_new_tokens` (for benchmarks).
+    for CUDA devices; `stop_on_eos=False` always generates `max_new_tokens` (for benchmarks);
+    `attention="triton"` swaps SDPA for `fast_kernels.decode_attention` in decode steps (GPU; correct
+    in Triton's interpreter, not yet timed on a GPU, hence not the default).
     """
 
     def __init__(self, model, tokenizer, max_batch: int = 256, max_len: int | None = None,
                  device: str | torch.device | None = None, cuda_graphs: bool | None = None,
-                 prefill_tokens: int | None = None, sync_every: int = 8, stop_on_eos: bool = True) -> None:
+                 prefill_tokens: int | None = None, sync_every: int = 8, stop_on_eos: bool = True,
+                 attention: str = "sdpa") -> None:
         if max_batch < 1 or sync_every < 1:
             raise ValueError(f"max_batch and sync_every must be at least 1, got {max_batch}, {sync_every}")
+        if attention not in ("sdpa", "triton"):
+            raise ValueError(f"attention must be 'sdpa' or 'triton', got {attention!r}")
+        self.attention = attention
         want = torch.device(device) if device is not None else model.device
         if want.type != model.device.type or want.index not in (None, model.device.index):
             raise ValueError(f"the model is on {model.device}, not {want}; move it there first")
@@ -151,7 +157,7 @@ class FastGenerator:
         """One decode step for slots [0, slots): sample, record, advance. Graph-capturable."""
         st, w = self.state, self.weights
         live = st.live[:slots]
-        logits = decode(w, self.cache_k, self.cache_v, st.tok[:slots], st.pos[:slots], length)
+        logits = decode(w, self.cache_k, self.cache_v, st.tok[:slots], st.pos[:slots], length, self.attention)
         keys = row_keys(st.seed[:slots], st.n_gen[:slots])
         tok, lp, ent, sc = sample(logits, keys, self.inv_temp, greedy=mode == "greedy",
                                   top_p=self.top_p if mode == "top_p" else 1.0)

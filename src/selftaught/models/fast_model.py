@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.errors import SelftaughtError
+from .fast_kernels import decode_attention
 
 _SUPPORTED = ("llama", "qwen2")
 
@@ -171,19 +172,21 @@ def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor) -> tuple[torc
 
 
 def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: torch.Tensor, pos: torch.Tensor,
-           length: int) -> torch.Tensor:
+           length: int, attention: str = "sdpa") -> torch.Tensor:
     """Logits [S, V] for one new token per slot; writes its K/V at `pos` into slots 0..S-1 of the cache.
 
     Slot s attends to cache positions 0..pos[s] (all below `length`); fixed shapes, so it can be
-    captured in a CUDA graph."""
+    captured in a CUDA graph. `attention`: `sdpa` (torch, masked over `length` positions) or
+    `triton` (`fast_kernels.decode_attention`, reads 0..pos[s] only)."""
     slots = tok.shape[0]
     h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
     group = h_dim // kv
     rows = torch.arange(slots, device=tok.device)
     cos, sin = w.cos[pos][:, None], w.sin[pos][:, None]
-    visible = torch.arange(length, device=tok.device)[None] <= pos[:, None]
-    mask = torch.zeros(visible.shape, dtype=w.dtype, device=tok.device).masked_fill_(~visible, float("-inf"))
-    mask = mask[:, None, None]  # [S, 1, 1, L], additive, built once for all layers
+    if attention == "sdpa":
+        visible = torch.arange(length, device=tok.device)[None] <= pos[:, None]
+        mask = torch.zeros(visible.shape, dtype=w.dtype, device=tok.device).masked_fill_(~visible, float("-inf"))
+        mask = mask[:, None, None]  # [S, 1, 1, L], additive, built once for all layers
     x = w.embed[tok]
     for i, ly in enumerate(w.layers):
         qkv = F.linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
@@ -192,8 +195,11 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
         layer_k, layer_v = cache_k[i], cache_v[i]
         layer_k[rows, :, pos] = k
         layer_v[rows, :, pos] = v
-        o = F.scaled_dot_product_attention(q.reshape(slots, kv, group, d), layer_k[:slots, :, :length],
-                                           layer_v[:slots, :, :length], attn_mask=mask)
+        if attention == "triton":
+            o = decode_attention(q, layer_k, layer_v, pos)
+        else:
+            o = F.scaled_dot_product_attention(q.reshape(slots, kv, group, d), layer_k[:slots, :, :length],
+                                               layer_v[:slots, :, :length], attn_mask=mask)
         x = x + F.linear(o.reshape(slots, h_dim * d), ly.wo, ly.bo)
         x = _mlp(w, ly, x)
     return _logits(w, x)
