@@ -37,7 +37,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -69,13 +69,13 @@ class OpenAIGenerator:
             raise ValueError("max_concurrency >= 1, max_retries >= 0, timeout > 0 and backoff >= 0 are required")
         self.base_urls = [u.rstrip("/") for u in base_urls]
         self.model, self.api_key_env, self.tokenizer = model, api_key_env, tokenizer
-        self.max_concurrency, self.timeout, self.max_retries, self.backoff = max_concurrency, timeout, max_retries, backoff
+        self.max_concurrency, self.timeout = max_concurrency, timeout
+        self.max_retries, self.backoff = max_retries, backoff
         self.use_n, self.logprobs, self.progress = use_n, logprobs, False
         self._key = os.environ.get(api_key_env) or None  # never logged; see _scrub
         self._busy = [0] * len(self.base_urls)
         self._turn = 0
         self._lock = threading.Lock()
-        self._abort = threading.Event()
 
     def __repr__(self) -> str:
         return f"OpenAIGenerator(base_urls={self.base_urls!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
@@ -101,40 +101,44 @@ class OpenAIGenerator:
                 for i in range(len(prompts))]
 
     def _run_jobs(self, jobs, prompts, params, runs) -> dict[tuple[int, int], dict]:
-        """All jobs' samples, or the first error (the rest are cancelled)."""
+        """All jobs' samples, or the first error: queued jobs are cancelled, running ones stop after their
+        current request (not waited for, so an error or Ctrl-C returns at once)."""
         outs: dict[tuple[int, int], dict] = {}
         if not jobs:
             return outs
-        self._abort.clear()
-        with self._progress() as bar, ThreadPoolExecutor(min(self.max_concurrency, len(jobs))) as pool:
-            task = bar.add_task("Generating", total=len(jobs))
-            futures = {pool.submit(self._job, prompts[i], params, i * runs + j, k): (i, j) for i, j, k in jobs}
-            pending = set(futures)
-            try:
+        abort = threading.Event()
+        pool = ThreadPoolExecutor(min(self.max_concurrency, len(jobs)), thread_name_prefix="openai-backend")
+        try:
+            with self._progress() as bar:
+                task = bar.add_task("Generating", total=len(jobs))
+                futures = {pool.submit(self._job, prompts[i], params, i * runs + j, k, abort): (i, j)
+                           for i, j, k in jobs}
+                pending = set(futures)
                 while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for f in done:
                         i, j = futures[f]
                         outs.update({(i, j + m): s for m, s in enumerate(f.result())})
                         bar.advance(task)
-            except BaseException:
-                self._abort.set()
-                for f in pending:
-                    f.cancel()
-                raise
+        except BaseException:
+            abort.set()
+            raise
+        finally:
+            pool.shutdown(wait=not abort.is_set(), cancel_futures=True)
         return outs
 
     def _progress(self) -> Progress:
         return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                         console=console, disable=not self.progress, transient=True)
 
-    def _job(self, prompt: Prompt, params: SamplingParams, seed_offset: int, k: int) -> list[dict]:
+    def _job(self, prompt: Prompt, params: SamplingParams, seed_offset: int, k: int,
+             abort: threading.Event) -> list[dict]:
         """k samples of one prompt; asks again while the server returns fewer choices than asked."""
         got: list[dict] = []
         while len(got) < k:
             chat = not isinstance(prompt, str)
             body = self._body(prompt, params, k - len(got), params.seed + seed_offset + len(got))
-            url, data = self._post("/chat/completions" if chat else "/completions", body)
+            url, data = self._post("/chat/completions" if chat else "/completions", body, abort)
             choices = _choices(url, data)
             single = len(choices) == 1
             got += [_parse_choice(c, chat, data.get("usage") if single else None, self.tokenizer)
@@ -166,11 +170,11 @@ class OpenAIGenerator:
             self._turn = (u + 1) % m
             return u
 
-    def _post(self, path: str, body: dict) -> tuple[str, dict]:
+    def _post(self, path: str, body: dict, abort: threading.Event) -> tuple[str, dict]:
         """(url, parsed JSON body) of a successful request, retried as the module docstring says."""
         avoid, last = None, ""
         for attempt in range(self.max_retries + 1):
-            if self._abort.is_set():
+            if abort.is_set():
                 raise _Aborted()
             u = self._pick(avoid)
             url = self.base_urls[u] + path
@@ -192,7 +196,7 @@ class OpenAIGenerator:
                 last = f"HTTP {status}: {_message(raw)}"
             if attempt < self.max_retries:
                 delay = min(self.backoff * 2 ** attempt * random.uniform(0.5, 1.0), MAX_DELAY_S)
-                self._abort.wait(max(delay, min(retry_after or 0.0, MAX_DELAY_S)))
+                abort.wait(max(delay, min(retry_after or 0.0, MAX_DELAY_S)))
             avoid = u
         raise SelftaughtError(self._scrub(
             f"{_safe(url)}: request failed after {self.max_retries + 1} attempts; last error: {last}. Check that "
