@@ -1,6 +1,7 @@
 """OpenAIGenerator against a real OpenAI-compatible server: `transformers serve` (transformers' own
 FastAPI server; its packages come with `transformers[serving]`, in the dev extra) serving the tiny
-random Llama on CPU at 127.0.0.1. It starts in about 10-20 s on 2 CPU cores.
+random Llama on CPU at 127.0.0.1. It starts in about 10-20 s on 2 CPU cores; the module starts it
+three times (about a minute in all).
 
 That server ignores `n` and `logprobs` (it answers with one choice and no log-probs), so these tests
 also cover asking again for the missing samples and leaving `logprob` empty.
@@ -118,3 +119,47 @@ def test_a_loop_round_on_the_real_server(server, tmp_path):
     assert [r["round"] for r in rows] == [0, 1] and rows[1]["eval/n"] == 3
     samples = (tmp_path / "run" / "rounds" / "001" / "samples.jsonl").read_text().splitlines()
     assert len(samples) == 4 * 2
+
+
+RESTART_SCRIPT = """#!/bin/sh
+# Serve checkpoint $1: stop the running server, point `current` at $1, start a new server on it.
+set -e
+cd "$(dirname "$0")"
+if [ -f server.pid ]; then
+  old=$(cat server.pid); kill "$old" 2>/dev/null || true
+  while kill -0 "$old" 2>/dev/null; do sleep 0.2; done
+fi
+ln -sfn "$1" current
+OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 nohup "{python}" -m transformers.cli.transformers serve "$PWD/current" \\
+  --host 127.0.0.1 --port {port} --device cpu >server.log 2>&1 &
+echo $! > server.pid
+"""
+
+
+def test_reload_command_restarts_the_server_on_each_checkpoint(tmp_path):
+    """reload_server with a restart script (a fixed served path, like vLLM's --served-model-name)."""
+    from selftaught.core.config import Config
+    from selftaught.models.openai_backend import reload_server
+
+    port = free_port()
+    script = tmp_path / "restart.sh"
+    script.write_text(RESTART_SCRIPT.replace("{python}", sys.executable).replace("{port}", str(port)))
+    script.chmod(0o755)
+    cfg = Config(task={"name": "basic_arithmetic"}, server={
+        "base_urls": [f"http://127.0.0.1:{port}/v1"], "model": str(tmp_path / "current"),
+        "reload_command": f"{script} {{checkpoint}}", "reload_timeout_s": START_TIMEOUT_S})
+    params, served = SamplingParams(temperature=0.0, max_new_tokens=8), []
+    try:
+        for seed in (1, 2):
+            path = make_tiny_llama(tmp_path / f"round{seed}", seed=seed)
+            assert reload_server(cfg, path)
+            model, tok = load_model(path, device="cpu", dtype="float32")
+            want = HFGenerator(model, tok).generate([CHAT], params)[0][0].text
+            got = generator((cfg.server.model, cfg.server.base_urls[0])).generate([CHAT], params)[0][0].text
+            assert got == want, f"the server does not serve {path}"
+            served.append(got)
+        assert served[0] != served[1]  # the two checkpoints answer differently, so the check above means something
+    finally:
+        pid_file = tmp_path / "server.pid"
+        if pid_file.exists():
+            subprocess.run(["kill", pid_file.read_text().strip()], check=False)
