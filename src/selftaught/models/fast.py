@@ -275,7 +275,6 @@ class _Run:
             start = end
 
     def _refill(self) -> None:
-        g, st = self.g, self.g.state
         free = np.flatnonzero(~self.occupied)
         jobs = [self.pending.popleft() for _ in range(min(len(free), len(self.pending)))]
         missing = [i for i, _ in jobs if i not in self.staged]
@@ -340,12 +339,3 @@ class _Run:
                                             "self_certainty": sc[r] / n}}
             self.occupied[slot], self.job_at[slot] = False, None
 
-
-def fast_backend(cfg, model=None, tokenizer=None) -> FastGenerator:
-    """Backend factory for `models.register_backend("fast", "selftaught.models.fast:fast_backend")`."""
-    from .resolve import load_model
-
-    if model is None or tokenizer is None:
-        model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
-    return FastGenerator(model, tokenizer, max_batch=max(cfg.sampling.batch_size, cfg.eval.batch_size),
-                         device=model.device)
