@@ -59,6 +59,8 @@ class SelectConfig(_Section):
     rationalize: bool = Field(False, description="STaR rationalization: for problems with no correct sample, retry with "
                               "the gold answer as a hint and keep rationales that reach it (trained without the hint).")
     n_star: int = Field(4, ge=1, description="B-STaR balance score target: correct selected samples wanted per problem.")
+    pairs_per_problem: int = Field(1, ge=1, description="train.method dpo: most (chosen, rejected) pairs per "
+                                   "problem; with rule `majority` the pseudo-label decides chosen vs rejected.")
 
 
 class ControlConfig(_Section):
@@ -83,7 +85,11 @@ class LoraConfig(_Section):
 
 
 class TrainConfig(_Section):
-    method: Literal["sft"] = Field("sft", description="Training method: `sft` (TRL SFTTrainer, loss on the completion only).")
+    method: Literal["sft", "dpo", "grpo"] = Field(
+        "sft", description="Training method: `sft` (TRL SFTTrainer on the selected samples, loss on the completion "
+        "only), `dpo` (TRL DPOTrainer on correct-vs-wrong pairs of the round's samples, written to pairs.jsonl), "
+        "`grpo` (TRL GRPOTrainer: one pass over the round's training problems, sampling its own groups of "
+        "sampling.n completions, rewarded by train.reward).")
     learning_rate: float = Field(2e-5, gt=0.0, description="Peak learning rate.")
     epochs: float = Field(2.0, gt=0.0, description="Passes over the round's selected samples.")
     batch_size: int = Field(8, ge=1, description="Per-device training batch size.")
@@ -92,7 +98,23 @@ class TrainConfig(_Section):
     lr_scheduler: str = Field("constant", description="transformers LR scheduler name.")
     max_length: int = Field(512, ge=8, description="Longest training sequence in tokens (prompt + completion).")
     lora: LoraConfig = Field(default_factory=LoraConfig, description="PEFT LoRA settings.")
-    report_to: Literal["none", "tensorboard", "wandb"] = Field("none", description="Trainer logging backend.")
+    report_to: Literal["none", "tensorboard", "wandb"] = Field(
+        "none", description="Tracker for the trainers' step logs and the loop's per-round metrics (tensorboard "
+        "writes under RUN_DIR/tb; needs the `tensorboard` or `wandb` package).")
+    dpo_beta: float = Field(0.1, gt=0.0, description="dpo: strength of the KL pull towards the reference model.")
+    dpo_ref: Literal["round", "base"] = Field(
+        "round", description="dpo: reference model: `round` = the round's starting model (refreshed every round, "
+        "iterative DPO), `base` = the run's starting model in every round.")
+    reward: Literal["verifier", "majority", "self_certainty"] = Field(
+        "verifier", description="grpo: reward per completion: `verifier` (the task's scorer against the gold "
+        "answer), `majority` (label-free, TTRL: 1 when the answer equals its group's majority answer), "
+        "`self_certainty` (label-free, Intuitor: the policy's mean KL(uniform || p) over the completion).")
+    format_reward: float = Field(0.0, ge=0.0, description="grpo: weight of an extra reward of 1 when a final answer "
+                                 "parses (0: off).")
+    zero_variance_filter: bool = Field(True, description="grpo: drop prompts whose completions all get the same "
+                                       "reward from the loss (counted as train/zero_variance_groups).")
+    grpo_beta: float = Field(0.0, ge=0.0, description="grpo: KL coefficient towards the round's starting model "
+                             "(0: no reference model, TRL's default).")
 
 
 class LoopConfig(_Section):

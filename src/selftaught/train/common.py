@@ -1,0 +1,192 @@
+"""What every trainer shares: arguments, LoRA, the result record, and saving a round's model.
+
+Every method trains with a TRL trainer, LoRA (when `train.lora.enabled`) through PEFT, and ends
+with `finish`: the adapter is merged into the weights and the model saved with `save_pretrained`,
+so a round's checkpoint is a plain model folder that transformers and vLLM load directly. Under
+`accelerate launch` with several processes (DDP, DeepSpeed, FSDP) `finish` saves through the
+trainer, which gathers sharded weights, and the main process merges the adapter afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from ..core.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    losses: list[float] = field(default_factory=list)
+    steps: int = 0
+    tokens: int = 0  # tokens seen by the model (prompt + completion, summed over epochs)
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)  # method-specific "train/..." metrics
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "train/loss": self.losses[-1] if self.losses else None,
+            "train/loss_first": self.losses[0] if self.losses else None,
+            "train/steps": self.steps,
+            "train/tokens": self.tokens,
+            "train/seconds": round(self.seconds, 2),
+            "train/tokens_per_s": round(self.tokens / self.seconds, 1) if self.seconds else None,
+            **self.extra,
+        }
+
+
+def lora_config(cfg: TrainConfig):
+    from peft import LoraConfig
+
+    lc = cfg.lora
+    return LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
+                      target_modules=lc.target_modules, task_type="CAUSAL_LM")
+
+
+def common_args(cfg: TrainConfig, device: str, seed: int, output_dir: str) -> dict[str, Any]:
+    """TrainingArguments every method uses (TRL's SFTConfig / DPOConfig / GRPOConfig take them all)."""
+    on_gpu = device.startswith("cuda")
+    return dict(
+        output_dir=output_dir,
+        num_train_epochs=cfg.epochs,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,  # transformers 5: a float in [0, 1) is a ratio
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[] if cfg.report_to == "none" else [cfg.report_to],
+        seed=seed,
+        data_seed=seed,
+        use_cpu=not on_gpu,
+        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+
+
+@contextmanager
+def tracker_dir(cfg: TrainConfig, log_dir: str | Path | None) -> Iterator[None]:
+    """Point the trainer's TensorBoard callback at `log_dir` (transformers reads TENSORBOARD_LOGGING_DIR)."""
+    if cfg.report_to != "tensorboard" or log_dir is None:
+        yield
+        return
+    old = os.environ.get("TENSORBOARD_LOGGING_DIR")
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(log_dir)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("TENSORBOARD_LOGGING_DIR", None)
+        else:
+            os.environ["TENSORBOARD_LOGGING_DIR"] = old
+
+
+def quiet_trainer(trainer) -> None:
+    """Log lines go to metrics.json / train.json, not stdout."""
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+
+
+def result_of(trainer, out, start: float, keys: dict[str, str] | None = None) -> TrainResult:
+    """TrainResult from a finished trainer; `keys` maps logged names to "train/..." means over steps."""
+    history = trainer.state.log_history
+    extra = {}
+    for logged, name in (keys or {}).items():
+        values = [h[logged] for h in history if logged in h and h[logged] is not None]
+        if values:  # a key the trainer never logged (kl without beta, ...) is left out
+            extra[name] = round(sum(values) / len(values), 6)
+    return TrainResult(
+        losses=[h["loss"] for h in history if "loss" in h],
+        steps=out.global_step,
+        tokens=int(trainer.state.num_input_tokens_seen or _last(history, "num_tokens") or 0),
+        seconds=time.time() - start,
+        extra=extra,
+    )
+
+
+def _last(history: list[dict[str, Any]], key: str) -> Any:
+    values = [h[key] for h in history if key in h]
+    return values[-1] if values else None
+
+
+def is_distributed(trainer) -> bool:
+    from accelerate.utils import DistributedType
+
+    acc = trainer.accelerator
+    return acc.num_processes > 1 or acc.distributed_type in (DistributedType.DEEPSPEED, DistributedType.FSDP)
+
+
+def finish(trainer, tokenizer, cfg: TrainConfig, save_dir: str | Path | None, base_path: str | None = None):
+    """The trained model, LoRA merged, in eval mode, saved to `save_dir` when given.
+
+    Under several processes the weights may be sharded: the trainer saves them (gathered) and the
+    main process merges the adapter onto `base_path` (the round's starting model); returns None then.
+    """
+    if is_distributed(trainer):
+        if save_dir is None:
+            raise ValueError("a distributed training run must save its model (save_dir)")
+        _save_distributed(trainer, tokenizer, cfg, Path(save_dir), base_path)
+        return None
+    model = trainer.model
+    if cfg.lora.enabled:
+        model = model.merge_and_unload()
+    model.eval()
+    if save_dir is not None:
+        save_model(model, tokenizer, save_dir)
+    return model
+
+
+def _save_distributed(trainer, tokenizer, cfg: TrainConfig, save_dir: Path, base_path: str | None) -> None:
+    acc = trainer.accelerator
+    staging = save_dir.with_name(save_dir.name + ".trainer")
+    trainer.save_model(str(staging))  # collective: gathers ZeRO-3 / FSDP shards; the main process writes
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        if cfg.lora.enabled:
+            if base_path is None:
+                raise ValueError("merging a LoRA adapter saved by several processes needs the base model path")
+            merge_adapter(base_path, staging, tokenizer, save_dir)
+        else:
+            tokenizer.save_pretrained(staging)
+            (staging / "training_args.bin").unlink(missing_ok=True)
+            if save_dir.exists():
+                shutil.rmtree(save_dir)
+            os.replace(staging, save_dir)
+        shutil.rmtree(staging, ignore_errors=True)
+    acc.wait_for_everyone()
+
+
+def merge_adapter(base_path: str, adapter_dir: str | Path, tokenizer, save_dir: str | Path) -> None:
+    """Load `base_path` on the CPU, apply the PEFT adapter in `adapter_dir`, merge, and save."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    save_model(merged, tokenizer, save_dir)
+
+
+def save_model(model, tokenizer, save_dir: str | Path) -> None:
+    """save_pretrained into `save_dir` atomically: write to a sibling temp folder, then rename."""
+    save_dir = Path(save_dir)
+    tmp = save_dir.with_name(save_dir.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if save_dir.exists():
+        shutil.rmtree(save_dir)
+    os.replace(tmp, save_dir)

@@ -1,0 +1,69 @@
+"""Direct preference optimisation on self-generated pairs, through TRL's DPOTrainer.
+
+Pairs come as conversational `prompt` (chat messages) / `chosen` / `rejected` (one assistant
+message each), the form `select.build_pairs` writes to a round's pairs.jsonl. The reference model
+is whatever the caller gives (`ref_model`); with None it is the model as it starts this call: with
+LoRA TRL gets it for free by disabling the adapter, otherwise a frozen copy is made here (TRL's
+own fallback reloads the model from its config path, which for a model trained in memory is the
+wrong, older checkpoint).
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ..core.config import TrainConfig
+from .common import common_args, finish, lora_config, quiet_trainer, result_of, tracker_dir
+
+PAIR_FIELDS = ("prompt", "chosen", "rejected")
+# Logged by DPOTrainer -> averaged over the round's steps into these metric names.
+DPO_KEYS = {"rewards/margins": "train/reward_margin", "rewards/accuracies": "train/reward_accuracy",
+            "rewards/chosen": "train/reward_chosen", "rewards/rejected": "train/reward_rejected"}
+
+
+def dpo_args(cfg: TrainConfig, device: str, seed: int, output_dir: str):
+    from trl import DPOConfig
+
+    return DPOConfig(**common_args(cfg, device, seed, output_dir), max_length=cfg.max_length,
+                     beta=cfg.dpo_beta)
+
+
+def train_dpo(model, tokenizer, pairs: list[dict[str, Any]], cfg: TrainConfig, device: str, seed: int,
+              save_dir: str | Path | None = None, ref_model=None, log_dir: str | Path | None = None,
+              base_path: str | None = None):
+    """DPO-train `model` on prompt/chosen/rejected `pairs` (extra keys such as ids are ignored).
+
+    `ref_model`: the frozen reference (None: the model as it starts). Returns (model, TrainResult),
+    the model merged when LoRA is on (None when several processes trained it: then it is only saved).
+    """
+    import datasets
+    from trl import DPOTrainer
+
+    if not pairs:
+        raise ValueError("train_dpo needs at least one pair")
+    missing = [k for k in PAIR_FIELDS if k not in pairs[0]]
+    if missing:
+        raise ValueError(f"train_dpo: pairs need prompt/chosen/rejected, missing {missing}")
+    start = time.time()
+    datasets.disable_progress_bars()
+    dataset = datasets.Dataset.from_list([{k: p[k] for k in PAIR_FIELDS} for p in pairs])
+    if ref_model is None and not cfg.lora.enabled:
+        ref_model = copy.deepcopy(model).eval()
+    with tempfile.TemporaryDirectory(prefix="selftaught-dpo-") as tmp, tracker_dir(cfg, log_dir):
+        trainer = DPOTrainer(
+            model=model,
+            ref_model=ref_model,
+            args=dpo_args(cfg, device, seed, tmp),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=lora_config(cfg) if cfg.lora.enabled else None,
+        )
+        quiet_trainer(trainer)
+        out = trainer.train()
+    result = result_of(trainer, out, start, DPO_KEYS)
+    result.extra["train/pairs"] = len(pairs)
+    return finish(trainer, tokenizer, cfg, save_dir, base_path), result

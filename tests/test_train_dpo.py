@@ -1,0 +1,63 @@
+"""train_dpo on a tiny random Llama: the loss falls, LoRA is merged into a plain saved model, the
+reference model is the starting model unless one is given."""
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from selftaught.core.config import TrainConfig
+from selftaught.train import train_dpo
+
+PAIRS = [{"prompt": [{"role": "user", "content": f"q{i}"}], "chosen": [{"role": "assistant", "content": "ab"}],
+          "rejected": [{"role": "assistant", "content": "abc"}], "problem_id": f"p{i}"} for i in range(8)]
+
+
+def cfg(**kw):
+    return TrainConfig(epochs=2, batch_size=4, learning_rate=1e-3, **kw)
+
+
+def test_dpo_learns_the_preference_and_saves(tiny_model_and_tokenizer, tmp_path):
+    model, tok = tiny_model_and_tokenizer
+    trained, result = train_dpo(model, tok, PAIRS, cfg(), "cpu", 0, save_dir=tmp_path / "ckpt")
+    m = result.metrics()
+    assert m["train/steps"] == 4 and m["train/pairs"] == 8
+    assert m["train/loss_first"] == pytest.approx(0.6931, abs=1e-3)  # log 2: policy == reference at the start
+    assert m["train/loss"] < m["train/loss_first"] and m["train/reward_margin"] > 0
+    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "ckpt")
+    assert torch.equal(reloaded.lm_head.weight, trained.lm_head.weight)
+
+
+def test_lora_is_merged_into_a_plain_checkpoint(tiny_model_and_tokenizer, tmp_path):
+    model, tok = tiny_model_and_tokenizer
+    before = model.model.layers[0].self_attn.q_proj.weight.detach().clone()
+    trained, _ = train_dpo(model, tok, PAIRS, cfg(lora={"enabled": True, "r": 4, "alpha": 8}), "cpu", 0,
+                           save_dir=tmp_path / "ckpt")
+    assert not any("lora" in n for n, _ in trained.named_parameters())
+    files = {p.name for p in (tmp_path / "ckpt").iterdir()}
+    assert "config.json" in files and "adapter_config.json" not in files
+    reloaded = AutoModelForCausalLM.from_pretrained(tmp_path / "ckpt")
+    assert not torch.equal(reloaded.model.layers[0].self_attn.q_proj.weight, before)
+
+
+def test_reference_defaults_to_a_frozen_copy_of_the_start(tiny_model_and_tokenizer, monkeypatch):
+    import trl
+
+    seen = {}
+    real_init = trl.DPOTrainer.__init__
+
+    def spy(self, model, ref_model=None, **kw):
+        seen["ref"], seen["start"] = ref_model, {k: v.clone() for k, v in model.state_dict().items()}
+        real_init(self, model, ref_model=ref_model, **kw)
+
+    monkeypatch.setattr(trl.DPOTrainer, "__init__", spy)
+    model, tok = tiny_model_and_tokenizer
+    train_dpo(model, tok, PAIRS, cfg(), "cpu", 0)
+    ref = seen["ref"]
+    assert ref is not None and ref is not model
+    assert all(torch.equal(ref.state_dict()[k], v) for k, v in seen["start"].items())  # untouched by training
+
+
+def test_pairs_need_the_three_fields(tiny_model_and_tokenizer):
+    model, tok = tiny_model_and_tokenizer
+    with pytest.raises(ValueError, match="rejected"):
+        train_dpo(model, tok, [{"prompt": "q", "chosen": "a"}], cfg(), "cpu", 0)
