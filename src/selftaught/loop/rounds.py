@@ -3,7 +3,9 @@
 Round 0 evaluates the starting model. Round r >= 1 samples `sampling.n` attempts for `task.n_train`
 training problems with round r-1's model, scores them with the task's verifier, selects training
 records, fine-tunes (from round r-1's model for `rft`/`bstar`, from the base model for `rest_em`),
-and evaluates greedy accuracy on the held-out split. `bstar` first re-chooses the temperature (and
+and evaluates greedy accuracy on the held-out split. `train.method` picks the trainer and what it
+trains on: `sft` the selected samples, `dpo` pairs of them, `grpo` the problems (loop/train_data.py).
+The training step runs in this process or under `accelerate launch` (`launcher`, loop/state.py). `bstar` first re-chooses the temperature (and
 threshold) on a probe subset (loop/control.py). Every step writes its file into rounds/NNN/;
 rerunning on the same run directory skips every step whose file exists.
 """
@@ -26,6 +28,8 @@ from .exploit import scorer_aurocs
 from .rationalize import rationalize
 from .rundir import RunDir
 from .state import ModelState
+from .tracking import Tracker, check_tracker
+from .train_data import grpo_step, pairs_step
 
 
 @dataclass
@@ -33,6 +37,8 @@ class Loop:
     cfg: Config
     run: RunDir
     console: Console = field(default_factory=Console)
+    launcher: str = "local"  # "accelerate": each round's training step under `accelerate launch`
+    accelerate_config: str | None = None
 
     def __post_init__(self) -> None:
         from ..tasks import build_task
@@ -40,13 +46,16 @@ class Loop:
         if self.cfg.select.rationalize and self.cfg.select.rule != "correct":
             raise ConfigError("select.rationalize needs select.rule: correct (rationales are kept when they reach "
                               "the gold answer).")
+        check_method(self.cfg)
+        check_tracker(self.cfg.train.report_to)
         self.task = build_task(self.cfg.task)
         self.eval_problems = self.task.problems("eval", self.cfg.task.n_eval, self.cfg.seed)
         if not self.train_problems(1):
             raise SelftaughtError(f"Task {self.task.name}: the training split is empty.")
         n = self.cfg.sampling.n
         self.ks = sorted({1, n} | {k for k in (2, 4, 8, 16, 32, 64) if k < n})
-        self.state = ModelState(self.cfg, self.run, self.console)
+        self.state = ModelState(self.cfg, self.run, self.console, task=self.task, launcher=self.launcher,
+                                accelerate_config=self.accelerate_config)
 
     def train_problems(self, index: int) -> list[Problem]:
         seed = self.cfg.seed + (index if self.cfg.loop.fresh_problems else 1)
@@ -57,11 +66,15 @@ class Loop:
         done = self.run.finished_rounds()
         if resumed and done:
             self.console.print(f"[bold]Resuming[/] {self.run.root}: rounds {done[0]}..{done[-1]} finished.")
-        for index in range(0, self.cfg.loop.rounds + 1):
-            if index in done:
-                continue
-            self.run_round(index)
-            self.after_round()
+        tracker = Tracker(self.cfg, self.run.root)
+        try:
+            for index in range(0, self.cfg.loop.rounds + 1):
+                if index in done:
+                    continue
+                tracker.log(self.run_round(index), index)
+                self.after_round()
+        finally:
+            tracker.close()
         return self.run.all_metrics()
 
     def after_round(self) -> None:
@@ -80,9 +93,8 @@ class Loop:
             samples, scores, metrics["time/sample"] = self.sample_and_score(index, problems, settings)
             metrics.update(_prefixed("rollout", round_metrics(problems, samples, scores, ks=self.ks)))
             metrics.update(_prefixed("exploit", scorer_aurocs(samples, scores)))
-            records = self.select_step(index, problems, samples, scores, settings)
-            metrics.update(_prefixed("select", selection_metrics(problems, samples, scores, records,
-                                                                 n_star=self.cfg.select.n_star)))
+            records, selection = self.training_data(index, problems, samples, scores, settings)
+            metrics.update(_prefixed("select", selection))
             metrics["rollout/balance"] = metrics.pop("select/balance", None)
             base = 0 if self.cfg.loop.kind == "rest_em" else index - 1
             metrics.update(self.state.train(index, records, base))
@@ -163,6 +175,16 @@ class Loop:
         by_id = {p.id: p for p in problems}
         return [self.task.score(by_id[x.problem_id], x.text, sample_id=x.id) for x in samples]
 
+    def training_data(self, index, problems, samples, scores, settings):
+        """(records the trainer reads, select/* metrics): selected samples, DPO pairs or GRPO problems."""
+        method = self.cfg.train.method
+        if method == "dpo":
+            return pairs_step(self, index, problems, samples, scores)
+        if method == "grpo":
+            return grpo_step(self, index, problems, samples, scores)
+        records = self.select_step(index, problems, samples, scores, settings)
+        return records, selection_metrics(problems, samples, scores, records, n_star=self.cfg.select.n_star)
+
     def select_step(self, index, problems, samples, scores, settings) -> list[dict[str, Any]]:
         """Training records (selected.jsonl): the rule's choice, plus STaR rationales if asked."""
         if self.run.has(index, "selected.jsonl"):
@@ -190,13 +212,30 @@ def _prefixed(prefix: str, metrics: dict[str, Any]) -> dict[str, Any]:
     return {f"{prefix}/{k}": v for k, v in metrics.items()}
 
 
+def check_method(cfg: Config) -> None:
+    """Combinations of train.method with other keys that cannot work, refused before a model loads."""
+    method, rule = cfg.train.method, cfg.select.rule
+    if method == "dpo" and rule not in ("correct", "majority"):
+        raise ConfigError(f"train.method dpo pairs a right with a wrong sample: select.rule must be `correct` "
+                          f"(verifier) or `majority` (pseudo-label), got `{rule}`.")
+    if method != "sft" and cfg.select.rationalize:
+        raise ConfigError(f"select.rationalize adds SFT records; it does not apply to train.method {method}.")
+    if method == "grpo" and cfg.loop.kind == "bstar":
+        raise ConfigError("loop.kind bstar re-chooses the temperature of the selection step each round; grpo "
+                          "samples its own groups at sampling.temperature: use loop.kind rft or rest_em.")
+    if method == "grpo" and cfg.sampling.n < 2:
+        raise ConfigError("train.method grpo compares completions within a group: sampling.n must be >= 2.")
+
+
 def run_loop(cfg: Config, run_dir: str, fresh: bool = False, console: Console | None = None,
-             after_round=None) -> list[dict[str, Any]]:
+             after_round=None, launcher: str = "local", accelerate_config: str | None = None) -> list[dict[str, Any]]:
     """Run (or resume) every round of `cfg` in `run_dir`; returns the metrics of all rounds.
 
     `after_round(run_dir)` is called after each finished round (the CLI writes the report there).
+    `launcher="accelerate"` runs each training step under `accelerate launch --config_file
+    accelerate_config` (sampling and evaluation stay in this process).
     """
-    loop = Loop(cfg, RunDir(run_dir), console or Console())
+    loop = Loop(cfg, RunDir(run_dir), console or Console(), launcher=launcher, accelerate_config=accelerate_config)
     if after_round is not None:
         loop.after_round = lambda: after_round(run_dir)
     return loop.run_all(fresh=fresh)

@@ -1,0 +1,65 @@
+"""What a round trains on under `train.method: dpo` and `grpo` (sft uses the selection rule directly).
+
+- dpo: preference pairs of the round's samples (pairs.jsonl: prompt / chosen / rejected plus the
+  ids). With rule `correct` the verifier decides chosen vs rejected; with rule `majority` the
+  pseudo-label does (label-free): samples agreeing with their problem's majority answer are
+  "correct". Problems with no pair (all right, all wrong, or one distinct answer) are counted.
+- grpo: the round's training problems (train_problems.jsonl); GRPO samples and rewards them itself.
+  The round's samples.jsonl still comes from the loop's normal sampling step with the round's
+  starting model, so rollout/* metrics mean the same thing for every method; GRPO's own rollouts
+  are summarised under train/* (reward, reward_std, frac_reward_zero_std, ...).
+
+`pseudo_label_scores` gives the majority-vote verdicts and `label_accuracy`: how often the
+pseudo-label equals the truth, over problems that have a gold answer and a label.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..core.records import Problem, Sample, Score, to_dict
+from ..select import build_pairs, select, selection_metrics
+
+
+def pseudo_label_scores(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score],
+                        min_share: float = 0.0) -> tuple[list[Score], dict[str, Any]]:
+    """(scores with majority-vote verdicts, {"label_accuracy", "labelled"}) for a round's samples."""
+    kept = select("majority", problems, samples, scores, min_share=min_share, dedupe=False)
+    agree = {k.sample_id for k in kept}
+    label_ok = {k.problem_id: k.meta.get("label_correct") for k in kept}
+    pseudo = [Score(sc.sample_id, sc.extracted,
+                    "unparsed" if sc.verdict == "unparsed" else ("correct" if sc.sample_id in agree else "incorrect"),
+                    float(sc.sample_id in agree), "majority") for sc in scores]
+    known = [ok for ok in label_ok.values() if ok is not None]
+    return pseudo, {"label_accuracy": sum(known) / len(known) if known else None, "labelled": len(label_ok)}
+
+
+def pairs_step(loop, index: int, problems, samples, scores) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """pairs.jsonl for round `index` (unless there) and select/* metrics (unprefixed keys)."""
+    sel = loop.cfg.select
+    verdicts, label = scores, {}
+    if sel.rule == "majority":
+        verdicts, label = pseudo_label_scores(problems, samples, scores, sel.min_share)
+    if loop.run.has(index, "pairs.jsonl"):
+        pairs = loop.run.read_records(index, "pairs.jsonl")
+    else:
+        pairs = build_pairs(problems, samples, verdicts, max_pairs_per_problem=sel.pairs_per_problem,
+                            seed=loop.cfg.seed + index, dedupe=sel.dedupe, with_ids=True)
+        loop.run.write_records(index, "pairs.jsonl", pairs)
+    chosen = [{"sample_id": p["chosen_id"]} for p in pairs]
+    metrics = selection_metrics(problems, samples, scores, chosen, n_star=loop.cfg.select.n_star)
+    sampled = {s.problem_id for s in samples}
+    metrics.update(label)
+    metrics.update(pairs=len(pairs), problems_without_pair=len(sampled - {p["problem_id"] for p in pairs}))
+    return pairs, metrics
+
+
+def grpo_step(loop, index: int, problems, samples, scores) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """train_problems.jsonl for round `index` (unless there) and select/* metrics (unprefixed keys)."""
+    if not loop.run.has(index, "train_problems.jsonl"):
+        loop.run.write_records(index, "train_problems.jsonl", [to_dict(p) for p in problems])
+    records = loop.run.read_records(index, "train_problems.jsonl")
+    metrics: dict[str, Any] = {"problems": len(records)}
+    if loop.cfg.train.reward == "majority" or loop.cfg.select.rule == "majority":
+        metrics.update(pseudo_label_scores(problems, samples, scores, loop.cfg.select.min_share)[1])
+    return records, metrics
