@@ -69,6 +69,10 @@ def run(
     overrides: Optional[list[str]] = SetOption,
     run_dir: Optional[Path] = typer.Option(None, help="Run directory (default: runs/NAME)."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete the run directory's rounds and start over."),
+    launcher: str = typer.Option("local", help="Where each round's training step runs: `local` (this process) or "
+                                 "`accelerate` (`accelerate launch`: several GPUs or nodes)."),
+    accelerate_config: Optional[Path] = typer.Option(None, help="With --launcher accelerate: an accelerate config "
+                                                     "file, e.g. configs/accelerate/ddp.yaml."),
 ) -> None:
     """Run the self-improvement loop; rerun the same command to resume."""
     from ..core.config import load_config
@@ -78,7 +82,8 @@ def run(
     quiet_libraries()
     target = run_dir or Path("runs") / cfg.name
     console.print(f"[bold]selftaught run[/] {cfg.name} -> {target}")
-    rows = run_loop(cfg, str(target), fresh=fresh, console=console, after_round=_write_report)
+    rows = run_loop(cfg, str(target), fresh=fresh, console=console, after_round=_write_report, launcher=launcher,
+                    accelerate_config=str(accelerate_config) if accelerate_config else None)
     first, last = rows[0], rows[-1]
     console.print(f"held-out accuracy: round {first['round']} {100 * first['eval/accuracy']:.1f}% -> "
                   f"round {last['round']} {100 * last['eval/accuracy']:.1f}%  (files in {target})")

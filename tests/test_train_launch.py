@@ -1,0 +1,76 @@
+"""Several processes: the shipped accelerate configs load, and one loop round trains under
+`accelerate launch` with two CPU processes (gloo) while sampling and eval stay in this process."""
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import make_tiny_llama
+from selftaught.cli.main import app
+from selftaught.core.config import load_config
+from selftaught.core.errors import SelftaughtError
+from selftaught.loop.rounds import run_loop
+from selftaught.train.launch import build_command, parse_args
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "accelerate"
+
+
+def test_shipped_accelerate_configs_are_valid():
+    from accelerate.commands.config.config_args import load_config_from_file
+    from accelerate.utils import DistributedType
+
+    kinds = {p.stem: load_config_from_file(str(p)).distributed_type for p in CONFIGS.glob("*.yaml")}
+    assert kinds == {"ddp": DistributedType.MULTI_GPU, "deepspeed_zero2": DistributedType.DEEPSPEED,
+                     "deepspeed_zero3": DistributedType.DEEPSPEED, "fsdp": DistributedType.FSDP,
+                     "multi_cpu": DistributedType.MULTI_GPU}  # torchrun spawns; gloo on the CPU at run time
+
+
+def test_command_round_trips_through_the_launch_parser():
+    cmd = build_command("acc.yaml", "run/config.yaml", "run/rounds/001/pairs.jsonl", "base", "run/rounds/001/checkpoint",
+                        7, "m.json", ref_model="base", log_dir="tb")
+    assert cmd[1:4] == ["-m", "accelerate.commands.launch", "--config_file"] and "selftaught.train.launch" in cmd
+    args = parse_args(cmd[cmd.index("selftaught.train.launch") + 1:])
+    assert (args.records, args.out, args.seed, args.ref_model, args.log_dir) == (
+        "run/rounds/001/pairs.jsonl", "run/rounds/001/checkpoint", 7, "base", "tb")
+
+
+def two_cpu_config(tmp_path) -> Path:
+    """multi_cpu.yaml on a free port (test runs may overlap on one machine)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = tmp_path / "two_cpu.yaml"
+    path.write_text((CONFIGS / "multi_cpu.yaml").read_text().replace("29511", str(port)))
+    return path
+
+
+def test_one_round_trains_under_accelerate_with_two_cpu_processes(tmp_path):
+    tiny = make_tiny_llama(tmp_path / "tiny")
+    cfg = load_config(None, [
+        "task.callable=loop_task:make_task", f"model={tiny}", "device=cpu", "threads=1", "task.n_train=6",
+        "task.n_eval=4", "sampling.n=3", "sampling.max_new_tokens=6", "eval.max_new_tokens=6",
+        "sampling.temperature=1.0", "train.epochs=1", "train.batch_size=2", "train.learning_rate=1e-3",
+        "loop.rounds=1"])
+    rows = run_loop(cfg, str(tmp_path / "run"), launcher="accelerate", accelerate_config=str(two_cpu_config(tmp_path)))
+    launched = json.loads((tmp_path / "run" / "rounds" / "001" / "train_launch.json").read_text())
+    assert launched["train/processes"] == 2
+    kept = rows[1]["select/kept"]
+    assert kept > 0 and launched["train/steps"] == -(-kept // 4)  # 2 processes x batch 2 per step
+    assert (tmp_path / "run" / "rounds" / "001" / "checkpoint" / "config.json").exists()
+    assert not (tmp_path / "run" / "rounds" / "001" / "checkpoint.trainer").exists()
+    assert rows[1]["train/processes"] == 2 and "eval/accuracy" in rows[1]  # evaluated the reloaded checkpoint
+
+
+def test_accelerate_launcher_needs_a_config_file(tmp_path):
+    tiny = make_tiny_llama(tmp_path / "tiny")
+    cfg = load_config(None, ["task.callable=loop_task:make_task", f"model={tiny}", "device=cpu"])
+    with pytest.raises(SelftaughtError, match="accelerate-config"):
+        run_loop(cfg, str(tmp_path / "run"), launcher="accelerate", accelerate_config=None)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"model: {tiny}\ndevice: cpu\ntask: {{callable: 'loop_task:make_task'}}\n")
+    result = CliRunner().invoke(app, ["run", str(recipe), "--launcher", "slurm", "--run-dir", str(tmp_path / "r2")])
+    assert result.exit_code == 2 and "unknown launcher" in result.output
+    assert not (tmp_path / "run").exists() and not (tmp_path / "r2").exists()
