@@ -122,3 +122,27 @@ def test_says_no_error_cues():
     assert says_no_error("No errors found.") and says_no_error("Correct.")
     assert not says_no_error("There is an error in step 2.") and not says_no_error("Incorrect: 3 + 4 = 7")
     assert not says_no_error("")
+
+
+def test_parroted_instruction_after_no_error_still_means_no_error():
+    assert says_no_error("No error. Otherwise say briefly what is wrong.")
+    task = ExactTask({"a": "1"})
+    gen, log = scripted({"a": "1"}, {"a": "No error. Otherwise say briefly what is wrong."}, {"a": ["9"]})
+    (r,) = refine(task, gen)
+    assert r.extra["stop_reason"] == "critique_no_error" and r.answer == "1"
+
+
+def test_unparsed_revision_is_dropped_unless_asked_to_keep_it():
+    task = ExactTask({"a": "1"})
+
+    def gen_for():
+        def respond(prompt, pid, j, params):
+            user = last_user(prompt)
+            return {CRITIQUE_PROMPT: "Wrong.", REVISE_PROMPT: "I am not sure."}.get(user, "Answer: 1")
+        return ScriptedGenerator(respond)
+
+    (r,) = refine(task, gen_for())
+    assert r.extra["stop_reason"] == "revision_unparsed" and r.answer == "1" and r.final_text == "Answer: 1"
+    assert r.trace[-1]["step"] == "revision" and r.tokens == sum(e["n_tokens"] for e in r.trace)
+    (kept,) = refine(task, gen_for(), discard_unparsed=False)
+    assert kept.answer is None and kept.extra["stop_reason"] == "answer_unchanged"  # None, then None again

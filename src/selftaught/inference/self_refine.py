@@ -9,9 +9,10 @@ One round, for every problem still refining (all problems batched together):
 2. Critique: the conversation is the problem's prompt, the current solution as the assistant's turn,
    then `CRITIQUE_PROMPT` (or `VERIFIER_CRITIQUE_PROMPT`). If the critique says there is no error
    (`says_no_error`), the problem stops (`critique_no_error`; intrinsic mode only).
-3. Revision: the same conversation plus the critique and `REVISE_PROMPT`. If the revised answer is
-   equivalent to the current one, the problem stops (`answer_unchanged`); otherwise the revision becomes
-   the current solution.
+3. Revision: the same conversation plus the critique and `REVISE_PROMPT`. A revision that states no
+   final answer is dropped and the problem stops (`revision_unparsed`, with `discard_unparsed`). If the
+   revised answer is equivalent to the current one, the problem stops (`answer_unchanged`); otherwise
+   the revision becomes the current solution.
 
 After R rounds the rest stop with `max_rounds`. Only the latest solution is carried into the next round's
 conversation (not the whole history), which keeps prompts short. The initial answer is the greedy decode
@@ -45,18 +46,22 @@ _NEGATIVE = re.compile(r"incorrect|not correct|isn't correct|wrong|should be|\bt
 
 
 def says_no_error(critique: str) -> bool:
-    """Whether a critique declares the solution correct: a positive cue before any negative one.
+    """Whether a critique's first sentence declares the solution correct (a positive cue, no negative one).
+
+    Only the first sentence counts: small models often answer "No error." and then parrot the rest of
+    the instruction ("Otherwise say briefly what is wrong."), which must not read as a complaint.
 
     >>> says_no_error("No error."), says_no_error("The solution is correct."), says_no_error("Yes, it is right")
     (True, True, True)
+    >>> says_no_error("No error. Otherwise say briefly what is wrong.")
+    True
     >>> says_no_error("The answer is wrong: 5 - 3 = 2."), says_no_error("It is correct but 2 should be 3")
     (False, False)
-    >>> says_no_error("Let me check: 2 + 2 = 4.")
+    >>> says_no_error("Let me check: 2 + 2 = 4. No error.")
     False
     """
-    text = critique.strip().lower()
-    pos, neg = _POSITIVE.search(text), _NEGATIVE.search(text)
-    return pos is not None and neg is None
+    first = re.split(r"(?<=[.!?])\s|\n", critique.strip().lower(), maxsplit=1)[0]
+    return _POSITIVE.search(first) is not None and _NEGATIVE.search(first) is None
 
 
 class RefineFields(StrategyConfig):
@@ -64,6 +69,8 @@ class RefineFields(StrategyConfig):
     verifier_signal: bool = Field(False, description="Tell the critique whether the answer is wrong (oracle feedback: an upper bound).")
     stop_on_no_error: bool = Field(True, description="Stop when the critique says there is no error (intrinsic mode).")
     stop_on_same_answer: bool = Field(True, description="Stop when a revision keeps the same answer.")
+    discard_unparsed: bool = Field(True, description="Drop a revision that states no final answer and stop, keeping the "
+                                                     "previous solution (otherwise it replaces it).")
     equivalence: Literal["auto", "math", "exact"] = Field("auto", description="Answer equivalence for the same-answer stop.")
 
 
@@ -139,7 +146,11 @@ def _revise(ctx: Context, cfg: RefineFields, states: list[Refining], critiques: 
                                       and equivalent(answer, s.answer, cfg.equivalence))
         s.tokens += rev.n_tokens
         s.events.append(steps.sample_event(rev, answer, "revision", round=r, changed=not same))
-        s.current, s.answer, s.rounds = rev, answer, r
+        s.rounds = r
+        if answer is None and s.answer is not None and cfg.discard_unparsed:
+            s.stop_reason = "revision_unparsed"
+            continue
+        s.current, s.answer = rev, answer
         if same and cfg.stop_on_same_answer:
             s.stop_reason = "answer_unchanged"
 
