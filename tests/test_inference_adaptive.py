@@ -23,7 +23,9 @@ def test_beta_rule_closed_form():
 def test_dirichlet_rule_is_reproducible_and_sane():
     assert dirichlet_stop_probability([6, 1, 1], seed=3) == dirichlet_stop_probability([6, 1, 1], seed=3)
     assert dirichlet_stop_probability([6, 1, 1], seed=3) > dirichlet_stop_probability([3, 2, 2], seed=3)
-    assert dirichlet_stop_probability([5]) == 1.0 and dirichlet_stop_probability([]) == 0.0
+    assert dirichlet_stop_probability([]) == 0.0
+    # one observed answer: the "not seen yet" category makes it the beta rule, 1 - 2^-(v+1)
+    assert dirichlet_stop_probability([4], draws=40000) == pytest.approx(beta_stop_probability([4]), abs=0.01)
 
 
 def _answers(script):

@@ -9,8 +9,10 @@ one; sampling stops when it reaches `confidence`, or at `max_samples`.
   posterior is Beta(v1 + 1, v2 + 1) and the stop probability is P(p > 1/2). For integer parameters this
   is a binomial tail, computed exactly: P = P(Binomial(v1 + v2 + 1, 1/2) <= v1).
   With all votes on one answer: P = 1 - 2^-(v1+1), so confidence 0.95 stops at 4 agreeing votes.
-- `dirichlet` rule: Dirichlet(v + 1) over the observed answers; P(the leader's component is the
-  largest), estimated from `draws` Monte Carlo draws with a fixed seed (reproducible).
+- `dirichlet` rule: Dirichlet(v + 1) over the observed answers plus one more category, "an answer not
+  seen yet" (count 0, prior 1), so one observed answer is not already certain; P(the leader's
+  component is the largest), estimated from `draws` Monte Carlo draws with a fixed seed (reproducible).
+  With a single observed answer this equals the beta rule.
 
 Confidence: the final vote share (winning votes / samples read).
 """
@@ -54,18 +56,21 @@ def beta_stop_probability(counts: Sequence[int]) -> float:
 
 
 def dirichlet_stop_probability(counts: Sequence[int], draws: int = 4000, seed: int = 0) -> float:
-    """P(the largest count's component is the largest) under Dirichlet(counts + 1), by Monte Carlo.
+    """P(the leader's component is the largest) under Dirichlet(counts + 1, 1), by Monte Carlo.
 
-    >>> dirichlet_stop_probability([8]) == 1.0, round(dirichlet_stop_probability([3, 3], seed=1), 1)
-    (True, 0.5)
+    The last component stands for answers not seen yet.
+
+    >>> round(dirichlet_stop_probability([2], draws=20000), 2)    # = beta rule: 1 - 2^-3
+    0.88
+    >>> round(dirichlet_stop_probability([3, 3], seed=1), 1)
+    0.5
     """
     counts = [int(c) for c in counts if c > 0]
     if not counts:
         return 0.0
-    if len(counts) == 1:
-        return 1.0
     leader = int(np.argmax(counts))
-    samples = np.random.default_rng(seed).dirichlet(np.asarray(counts, dtype=float) + 1.0, size=draws)
+    alpha = np.asarray(counts + [0], dtype=float) + 1.0
+    samples = np.random.default_rng(seed).dirichlet(alpha, size=draws)
     return float(np.mean(np.argmax(samples, axis=1) == leader))
 
 
