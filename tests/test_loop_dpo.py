@@ -83,3 +83,24 @@ def test_dpo_refuses_a_rule_that_gives_no_pairs(tiny_path, tmp_path):
     with pytest.raises(ConfigError, match="select.rule"):
         run_loop(config(tiny_path, "select.rule=threshold"), str(tmp_path / "r"))
     assert not (tmp_path / "r").exists()
+
+
+def test_dpo_resume_after_crash_reuses_the_pairs(tiny_path, tmp_path, monkeypatch):
+    from selftaught.loop import rounds as rounds_mod
+
+    whole = run_loop(config(tiny_path, "loop.rounds=1"), str(tmp_path / "a"))
+    real_train = rounds_mod.ModelState.train
+
+    def crash(self, index, records, base):
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(rounds_mod.ModelState, "train", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_loop(config(tiny_path, "loop.rounds=1"), str(tmp_path / "b"))
+    run = RunDir(tmp_path / "b")
+    written = run.path(1, "pairs.jsonl").read_text()
+    monkeypatch.setattr(rounds_mod.ModelState, "train", real_train)
+    resumed = run_loop(config(tiny_path, "loop.rounds=1"), str(tmp_path / "b"))
+    assert run.path(1, "pairs.jsonl").read_text() == written
+    keys = ("eval/accuracy", "select/pairs", "train/loss")
+    assert [[r.get(k) for k in keys] for r in resumed] == [[r.get(k) for k in keys] for r in whole]
