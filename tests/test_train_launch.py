@@ -74,3 +74,25 @@ def test_accelerate_launcher_needs_a_config_file(tmp_path):
     result = CliRunner().invoke(app, ["run", str(recipe), "--launcher", "slurm", "--run-dir", str(tmp_path / "r2")])
     assert result.exit_code == 2 and "unknown launcher" in result.output
     assert not (tmp_path / "run").exists() and not (tmp_path / "r2").exists()
+
+
+def test_merge_adapter_matches_merging_in_memory(tiny_model_and_tokenizer, tmp_path):
+    """The multi-process save path: the adapter saved by the trainer, merged onto the start model."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from selftaught.train import merge_adapter
+
+    model, tok = tiny_model_and_tokenizer
+    model.save_pretrained(tmp_path / "start")
+    peft = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", task_type="CAUSAL_LM"))
+    with torch.no_grad():
+        for name, p in peft.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1)
+    peft.save_pretrained(tmp_path / "adapter")
+    merge_adapter(str(tmp_path / "start"), tmp_path / "adapter", tok, tmp_path / "merged")
+    expected = peft.merge_and_unload().state_dict()
+    got = AutoModelForCausalLM.from_pretrained(tmp_path / "merged").state_dict()
+    assert set(got) == set(expected) and all(torch.allclose(got[k], expected[k], atol=1e-6) for k in expected)
