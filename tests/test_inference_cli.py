@@ -5,7 +5,8 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from selftaught.cli.eval_cmd import _split, eval_command
+from selftaught.cli.eval_cmd import STRATEGY_NAMES, _split, eval_command
+from selftaught.inference import STRATEGIES
 
 
 def _app():
@@ -13,6 +14,10 @@ def _app():
     app.command("eval")(eval_command)
     app.command("noop")(lambda: None)  # two commands, so typer keeps the `eval` subcommand name
     return app
+
+
+def test_help_lists_every_registered_strategy():
+    assert STRATEGY_NAMES == tuple(STRATEGIES)
 
 
 def test_overrides_split_between_recipe_and_strategies():
