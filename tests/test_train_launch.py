@@ -29,8 +29,8 @@ def test_shipped_accelerate_configs_are_valid():
 
 
 def test_command_round_trips_through_the_launch_parser():
-    cmd = build_command("acc.yaml", "run/config.yaml", "run/rounds/001/pairs.jsonl", "base", "run/rounds/001/checkpoint",
-                        7, "m.json", ref_model="base", log_dir="tb")
+    cmd = build_command("acc.yaml", "run/config.yaml", "run/rounds/001/pairs.jsonl", "base",
+                        "run/rounds/001/checkpoint", 7, "m.json", ref_model="base", log_dir="tb")
     assert cmd[1:4] == ["-m", "accelerate.commands.launch", "--config_file"] and "selftaught.train.launch" in cmd
     args = parse_args(cmd[cmd.index("selftaught.train.launch") + 1:])
     assert (args.records, args.out, args.seed, args.ref_model, args.log_dir) == (

@@ -5,9 +5,10 @@ training problems with round r-1's model, scores them with the task's verifier, 
 records, fine-tunes (from round r-1's model for `rft`/`bstar`, from the base model for `rest_em`),
 and evaluates greedy accuracy on the held-out split. `train.method` picks the trainer and what it
 trains on: `sft` the selected samples, `dpo` pairs of them, `grpo` the problems (loop/train_data.py).
-The training step runs in this process or under `accelerate launch` (`launcher`, loop/state.py). `bstar` first re-chooses the temperature (and
-threshold) on a probe subset (loop/control.py). Every step writes its file into rounds/NNN/;
-rerunning on the same run directory skips every step whose file exists.
+The training step runs in this process or under `accelerate launch` (`launcher`, loop/state.py).
+`bstar` first re-chooses the temperature (and threshold) on a probe subset (loop/control.py). Every
+step writes its file into rounds/NNN/; rerunning on the same run directory skips every step whose
+file exists.
 """
 
 from __future__ import annotations

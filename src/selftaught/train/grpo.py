@@ -63,10 +63,10 @@ def _trainer_class():
             self.groups_seen += int(flat.numel())
             self.groups_dropped += int(flat.sum())
             if self.zero_variance_filter and bool(flat.any()):
-                local = out["completion_ids"].size(0)
+                mask, local = out["completion_mask"], out["completion_ids"].size(0)
                 start = self.accelerator.process_index * local
-                drop = flat.repeat_interleave(self.num_generations)[start:start + local].to(out["completion_mask"].device)
-                out["completion_mask"] = out["completion_mask"] * (~drop).unsqueeze(1).to(out["completion_mask"].dtype)
+                drop = flat.repeat_interleave(self.num_generations)[start:start + local].to(mask.device)
+                out["completion_mask"] = mask * (~drop).unsqueeze(1).to(mask.dtype)
                 loss_mask = out["completion_mask"] * out["tool_mask"] if "tool_mask" in out else out["completion_mask"]
                 out["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
             return out
