@@ -40,6 +40,7 @@ class ModelState:
         self.device = pick_device(cfg.device)
         self.model = self.tokenizer = None
         self.holds: int | None = None  # round whose weights are loaded
+        self.served: int | None = None  # round whose checkpoint the server was told to serve (openai)
 
     def checkpoint_of(self, index: int) -> str:
         return self.base_path if index == 0 else str(self.run.checkpoint(index))
@@ -77,6 +78,13 @@ class ModelState:
         """A generator over round `index`'s model (`batch_size` sequences at a time)."""
         from ..models import build_generator
 
+        if self.cfg.backend == "vllm":  # vLLM loads the checkpoint folder itself
+            return build_generator(self.cfg, self.checkpoint_of(index), None)
+        if self.cfg.backend == "openai" and self.served != index:
+            from ..models.openai_backend import reload_server
+
+            reload_server(self.cfg, self.checkpoint_of(index))  # no-op without server.reload_command
+            self.served = index
         self.ensure(index)
         generator = build_generator(self.cfg, self.model, self.tokenizer)
         if batch_size and hasattr(generator, "batch_size"):
