@@ -75,6 +75,18 @@ def test_changed_config_on_resume_is_refused_and_touches_nothing(tiny_path, tmp_
     assert "n: 2" in (tmp_path / "r" / "config.yaml").read_text()
 
 
+def test_resume_accepts_a_config_written_before_a_key_was_added(tiny_path, tmp_path):
+    import yaml
+
+    run_loop(config(tiny_path, "loop.rounds=0"), str(tmp_path / "r"))
+    path = tmp_path / "r" / "config.yaml"
+    old = yaml.safe_load(path.read_text())
+    del old["train"]["gradient_checkpointing"]  # as a run from before that key existed wrote it
+    path.write_text(yaml.safe_dump(old))
+    rows = run_loop(config(tiny_path, "loop.rounds=0"), str(tmp_path / "r"))
+    assert [r["round"] for r in rows] == [0]
+
+
 def test_rest_em_trains_from_the_base_model(tiny_path, tmp_path, monkeypatch):
     import selftaught.train as train_pkg
 

@@ -96,6 +96,8 @@ class TrainConfig(_Section):
     grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps.")
     warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="Fraction of steps spent warming up the LR.")
     lr_scheduler: str = Field("constant", description="transformers LR scheduler name.")
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass: less "
+                                         "memory, about 30% more compute (worth it for large models on a GPU).")
     max_length: int = Field(512, ge=8, description="Longest training sequence in tokens (prompt + completion).")
     lora: LoraConfig = Field(default_factory=LoraConfig, description="PEFT LoRA settings.")
     report_to: Literal["none", "tensorboard", "wandb"] = Field(

@@ -57,7 +57,7 @@ class RunDir:
         """
         text = dump_config(cfg)
         if self.config_path.exists() and not fresh:
-            old = yaml.safe_load(self.config_path.read_text())
+            old = _as_current(yaml.safe_load(self.config_path.read_text()))
             new = yaml.safe_load(text)
             if old != new:
                 diff = _diff_keys(old, new)
@@ -103,6 +103,18 @@ class RunDir:
         for p in (self.root / "rounds").glob("*/checkpoint"):
             if int(p.parent.name) != keep:
                 shutil.rmtree(p)
+
+
+def _as_current(old: Any) -> Any:
+    """An earlier run's config as this version writes it: keys added since then take their defaults,
+    so a resume is not refused over a key the old run never had (an old key that no longer exists
+    stays, and shows up as changed)."""
+    from pydantic import ValidationError
+
+    try:
+        return yaml.safe_load(dump_config(Config.model_validate(old)))
+    except ValidationError:
+        return old
 
 
 def _diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
