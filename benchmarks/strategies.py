@@ -1,7 +1,11 @@
 """Test-time strategies at matched token budgets on the default model and three reasoning-gym tasks.
 
-    python benchmarks/strategies.py                       # defaults below: about 25-35 min on 2 shared CPU cores
+    python benchmarks/strategies.py                       # defaults: ~33 min on 2 CPU cores shared with other jobs
+    python benchmarks/strategies.py --problems 24         # ~25 min there
     python benchmarks/strategies.py --problems 8 --k 4    # a quick smoke run
+
+Time goes almost all to generation (the k-sample pools, then critiques/revisions and judge passes); with
+`--reuse DIR` an earlier run's greedy decodes and pools (same settings) are read back instead.
 
 For each task, the same `--problems` held-out problems (2-example few-shot prompt) go through every
 strategy in one `Context`, so samples are shared where legitimate: one pool of k samples per problem

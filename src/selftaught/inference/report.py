@@ -127,26 +127,35 @@ def results_table(all_metrics: list[dict[str, Any]], title: str = "Test-time str
 
 
 def plot_accuracy_vs_tokens(all_metrics: list[dict[str, Any]], path: str | Path, title: str = "") -> Path:
-    """Accuracy (with 95% interval) against generated tokens per problem, one point per strategy run."""
+    """Accuracy (with 95% interval) against generated tokens per problem, one point per strategy run.
+
+    Points at the same cost are spread a little sideways so their intervals stay readable; the legend
+    names them (x markers: upper bounds that read the answer key).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    for m in all_metrics:
-        if m["accuracy"] is None:
-            continue
+    shown = [m for m in all_metrics if m["accuracy"] is not None]
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+    cmap = plt.get_cmap("tab20")
+    same_x: dict[float, list[int]] = {}
+    for i, m in enumerate(shown):
+        same_x.setdefault(round(m["tokens/problem"], 1), []).append(i)
+    for i, m in enumerate(shown):
+        group = same_x[round(m["tokens/problem"], 1)]
+        x = m["tokens/problem"] * (1 + 0.025 * (group.index(i) - (len(group) - 1) / 2))
         lo, hi = m["accuracy_ci"]
-        x, y = m["tokens/problem"], 100 * m["accuracy"]
-        marker = "x" if m.get("upper_bound") else "o"
-        ax.errorbar([x], [y], yerr=[[y - 100 * lo], [100 * hi - y]], fmt=marker, capsize=3, alpha=0.8)
-        ax.annotate(m["label"], (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+        y = 100 * m["accuracy"]
+        ax.errorbar([x], [y], yerr=[[y - 100 * lo], [100 * hi - y]], fmt="x" if m.get("upper_bound") else "o",
+                    color=cmap(i % 20), capsize=3, alpha=0.9, label=f"{m['label']} ({y:.1f}%)")
     ax.set_xscale("log")
     ax.set_xlabel("generated tokens per problem (log scale)")
     ax.set_ylabel("accuracy % (95% Wilson interval)")
-    ax.set_title(title or "Accuracy vs cost (x: oracle upper bounds)")
+    ax.set_title(title or "Accuracy vs cost")
     ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
