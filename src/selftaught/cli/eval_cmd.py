@@ -71,8 +71,8 @@ def _run(recipe: str | None, strategies: list[str], overrides: list[str], out: P
         torch.set_num_threads(cfg.threads)
     quiet_libraries()
     target = out or Path("runs") / f"{cfg.name}-eval"
-    console.print(f"[bold]selftaught eval[/] {', '.join(strategies)} on {cfg.task.name or cfg.task.path or cfg.task.callable}"
-                  f" -> {target}")
+    source = cfg.task.name or cfg.task.path or cfg.task.callable
+    console.print(f"[bold]selftaught eval[/] {', '.join(strategies)} on {source} -> {target}")
     eval_main(cfg.task, cfg.model, strategies, strategy_sets, target, seed=cfg.seed, n_problems=n, device=cfg.device,
               dtype=cfg.dtype, batch_size=cfg.sampling.batch_size, console=console)
     console.print(f"traces, metrics and accuracy_vs_tokens.png in {target}", highlight=False)

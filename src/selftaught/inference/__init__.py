@@ -67,7 +67,8 @@ def build_strategy(name: str, options: dict[str, Any] | None = None) -> Strategy
             if err["type"] == "extra_forbidden":
                 close = difflib.get_close_matches(key, list(cls.model_fields), n=1)
                 hint = f" Did you mean `{close[0]}`?" if close else ""
-                problems.append(f"strategy {name}: unknown key `{key}`.{hint} Valid keys: {', '.join(cls.model_fields)}.")
+                valid = ", ".join(cls.model_fields)
+                problems.append(f"strategy {name}: unknown key `{key}`.{hint} Valid keys: {valid}.")
             else:
                 problems.append(f"strategy {name}: `{key}`: {err['msg']} (got {err.get('input')!r}).")
         raise ConfigError("\n".join(problems)) from None

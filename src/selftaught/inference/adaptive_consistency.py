@@ -35,7 +35,8 @@ class AdaptiveConsistencyConfig(SamplingFields):
     batch: int = Field(2, ge=1, description="Samples drawn per step.")
     max_samples: int = Field(16, ge=1, description="Most samples per problem (the fixed-k budget it is compared with).")
     confidence: float = Field(0.95, gt=0.0, lt=1.0, description="Stop when P(leader is the majority) reaches this.")
-    rule: Literal["beta", "dirichlet"] = Field("beta", description="Stopping rule: `beta` (top two, exact) or `dirichlet` (all answers, Monte Carlo).")
+    rule: Literal["beta", "dirichlet"] = Field(
+        "beta", description="Stopping rule: `beta` (top two, exact) or `dirichlet` (all answers, Monte Carlo).")
     draws: int = Field(4000, ge=100, description="Monte Carlo draws of the dirichlet rule.")
 
 

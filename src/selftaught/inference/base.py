@@ -88,7 +88,8 @@ class SamplePool:
             params = SamplingParams(self.params.temperature, self.params.top_p, self.params.max_new_tokens,
                                     self.params.seed + 7919 * self.calls)
             self.calls += 1
-            outs = self.generator.generate([p.prompt for p in todo], params, n=missing, problem_ids=[p.id for p in todo])
+            outs = self.generator.generate([p.prompt for p in todo], params, n=missing,
+                                           problem_ids=[p.id for p in todo])
             for p, new in zip(todo, outs):
                 have = self.samples[p.id]
                 for j, s in enumerate(new):

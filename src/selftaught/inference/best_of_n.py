@@ -20,7 +20,8 @@ from .base import Context, SampledConfig, ScorerName, StrategyResult
 
 
 class BestOfNConfig(SampledConfig):
-    scorer: ScorerName = Field("self_certainty", description="Scorer whose argmax is kept (`oracle` is an upper bound).")
+    scorer: ScorerName = Field("self_certainty",
+                               description="Scorer whose argmax is kept (`oracle` is an upper bound).")
 
 
 def choose(answers: list[str | None], scores: list[float], scorer: str, equivalence: str) -> tuple[int, float]:

@@ -59,7 +59,8 @@ def _calibration(rows: list[dict]) -> dict[str, Any]:
     if not pairs:
         return {"ece": None, "auroc": None, "brier": None}
     conf, ok = [min(1.0, max(0.0, c)) for c, _ in pairs], [k for _, k in pairs]
-    return {"ece": expected_calibration_error(conf, ok), "auroc": confidence_auroc(conf, ok), "brier": brier_score(conf, ok)}
+    return {"ece": expected_calibration_error(conf, ok), "auroc": confidence_auroc(conf, ok),
+            "brier": brier_score(conf, ok)}
 
 
 def _refinement(rows: list[dict]) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def _verdict(task: Task, problem: Problem, text: str) -> str | None:
     return None if problem.answer is None else task.score(problem, text).verdict
 
 
-def label_results(task: Task, problems: list[Problem], results: list[StrategyResult], name: str) -> list[dict[str, Any]]:
+def label_results(task: Task, problems: list[Problem], results: list[StrategyResult],
+                  name: str) -> list[dict[str, Any]]:
     """Score each final answer (and every sample / revision in the trace) with the task's verifier."""
     rows = []
     for problem, result in zip(problems, results):
@@ -71,11 +72,13 @@ def evaluate_strategy(task: Task, generator: Generator, problems: list[Problem],
     elapsed = time.time() - start
     rows = label_results(task, problems, results, name)
     metrics = {"label": label, "strategy": name, **strategy_metrics(rows), "time_s": round(elapsed, 1),
-               "upper_bound": bool(getattr(strategy_cfg, "scorer", None) == "oracle" or getattr(strategy_cfg, "verifier_signal", False)),
+               "upper_bound": bool(getattr(strategy_cfg, "scorer", None) == "oracle"
+                                   or getattr(strategy_cfg, "verifier_signal", False)),
                "config": strategy_cfg.model_dump(mode="json")}
     folder = Path(out_dir) / label
     write_json(folder / "config.json", {"strategy": name, "config": strategy_cfg.model_dump(mode="json"),
-                                        "task": getattr(task, "name", None), "task_version": getattr(task, "version", None),
+                                        "task": getattr(task, "name", None),
+                                        "task_version": getattr(task, "version", None),
                                         "refine_version": REFINE_VERSION, "judge_version": JUDGE_VERSION,
                                         "seed": ctx.seed, "n_problems": len(problems)})
     write_jsonl(folder / "traces.jsonl", rows)

@@ -36,7 +36,8 @@ from .base import Context, StrategyConfig, StrategyResult, sequence_confidence
 REFINE_VERSION = "r1"
 CRITIQUE_PROMPT = ("Check your solution above step by step. If it is correct, reply exactly: No error. "
                    "Otherwise say briefly what is wrong.")
-VERIFIER_CRITIQUE_PROMPT = "Your final answer above is wrong. Check your solution step by step and say briefly what is wrong."
+VERIFIER_CRITIQUE_PROMPT = ("Your final answer above is wrong. Check your solution step by step and say briefly "
+                            "what is wrong.")
 REVISE_PROMPT = "Write a corrected solution using your review. Finish with a final line: Answer: <answer>"
 
 _POSITIVE = re.compile(r"\bno (?:errors?|mistakes?)\b|\b(?:is|are|looks|seems) (?:all |completely )?(?:correct|right)\b"
@@ -66,16 +67,20 @@ def says_no_error(critique: str) -> bool:
 
 class RefineFields(StrategyConfig):
     rounds: int = Field(2, ge=1, description="Most critique -> revise rounds (R).")
-    verifier_signal: bool = Field(False, description="Tell the critique whether the answer is wrong (oracle feedback: an upper bound).")
+    verifier_signal: bool = Field(
+        False, description="Tell the critique whether the answer is wrong (oracle feedback: an upper bound).")
     stop_on_no_error: bool = Field(True, description="Stop when the critique says there is no error (intrinsic mode).")
     stop_on_same_answer: bool = Field(True, description="Stop when a revision keeps the same answer.")
-    discard_unparsed: bool = Field(True, description="Drop a revision that states no final answer and stop, keeping the "
-                                                     "previous solution (otherwise it replaces it).")
-    equivalence: Literal["auto", "math", "exact"] = Field("auto", description="Answer equivalence for the same-answer stop.")
+    discard_unparsed: bool = Field(
+        True, description="Drop a revision that states no final answer and stop, keeping the previous solution "
+                          "(otherwise it replaces it).")
+    equivalence: Literal["auto", "math", "exact"] = Field(
+        "auto", description="Answer equivalence for the same-answer stop.")
 
 
 class SelfRefineConfig(RefineFields):
-    temperature: float = Field(0.0, ge=0.0, description="Temperature of the initial answer (0: greedy, shared with `greedy`).")
+    temperature: float = Field(
+        0.0, ge=0.0, description="Temperature of the initial answer (0: greedy, shared with `greedy`).")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus mass of the initial answer when sampled.")
 
 
@@ -137,7 +142,8 @@ def _critique(ctx: Context, cfg: RefineFields, states: list[Refining], r: int) -
 
 
 def _revise(ctx: Context, cfg: RefineFields, states: list[Refining], critiques: list[Sample], r: int) -> None:
-    prompts = [revise_messages(s.problem, s.current.text, c.text, cfg.verifier_signal) for s, c in zip(states, critiques)]
+    prompts = [revise_messages(s.problem, s.current.text, c.text, cfg.verifier_signal)
+               for s, c in zip(states, critiques)]
     revisions = _generate(ctx, prompts, [s.problem.id for s in states], cfg.max_new_tokens, ctx.seed + 101 * r + 1)
     for s, rev in zip(states, revisions):
         rev.parent, rev.index = s.current.id, r

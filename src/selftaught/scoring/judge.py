@@ -59,14 +59,15 @@ class Judge:
         self.cache: dict[tuple[str, str], float] = {}
         self.prompt_tokens = 0
         self.calls = 0
-        self.has_logits = hasattr(generator, "model") and hasattr(generator, "tokenizer") and hasattr(generator, "encode")
+        self.has_logits = all(hasattr(generator, a) for a in ("model", "tokenizer", "encode"))
         if self.has_logits:
             self.yes_ids = _first_token_ids(generator.tokenizer, _YES)
             self.no_ids = _first_token_ids(generator.tokenizer, _NO)
             self.has_logits = bool(self.yes_ids and self.no_ids) and not set(self.yes_ids) & set(self.no_ids)
 
     def messages(self, problem: Problem, sample: Sample) -> list[dict[str, str]]:
-        return [{"role": "user", "content": self.prompt.format(question=question_of(problem), solution=sample.text.strip())}]
+        text = self.prompt.format(question=question_of(problem), solution=sample.text.strip())
+        return [{"role": "user", "content": text}]
 
     def __call__(self, problems: list[Problem], samples: list[Sample]) -> list[float]:
         if len(problems) != len(samples):
