@@ -53,7 +53,12 @@ def find_recipe(recipe: str | None) -> Path:
 
 
 def quiet_libraries() -> None:
+    import warnings
+
     import transformers
+
+    # TRL's configs still pass `gradient_checkpointing`; transformers 5 warns on every trainer built.
+    warnings.filterwarnings("ignore", message="`gradient_checkpointing` is deprecated", category=FutureWarning)
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
