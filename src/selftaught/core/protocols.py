@@ -29,5 +29,16 @@ class Generator(Protocol):
         ...
 
 
+def check_generate_args(prompts: list[Prompt], params: SamplingParams, n: int,
+                        problem_ids: list[str] | None) -> None:
+    """The argument checks every Generator.generate makes (ValueError: these are programming errors)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if problem_ids is not None and len(problem_ids) != len(prompts):
+        raise ValueError(f"{len(problem_ids)} problem_ids for {len(prompts)} prompts")
+    if params.max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be at least 1, got {params.max_new_tokens}")
+
+
 # Same shape as TRL reward functions take: one float per (problem, sample).
 RewardFn = Callable[[list[Problem], list[Sample]], list[float]]

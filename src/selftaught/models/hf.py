@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from ..core.errors import SelftaughtError
+from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 from .resolve import console
 
@@ -117,12 +118,7 @@ class HFGenerator:
     def generate(self, prompts: list[Prompt], params: SamplingParams, n: int = 1,
                  problem_ids: list[str] | None = None) -> list[list[Sample]]:
         """n samples for each prompt, in prompt order (greedy: one decode, copied n times)."""
-        if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
-        if problem_ids is not None and len(problem_ids) != len(prompts):
-            raise ValueError(f"{len(problem_ids)} problem_ids for {len(prompts)} prompts")
-        if params.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be at least 1, got {params.max_new_tokens}")
+        check_generate_args(prompts, params, n, problem_ids)
         ids = self.encode(prompts)
         runs = 1 if params.greedy else n
         seqs = [(i, j) for i in range(len(prompts)) for j in range(runs)]

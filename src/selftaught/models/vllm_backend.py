@@ -18,6 +18,7 @@ import gc
 from typing import Any
 
 from ..core.errors import SelftaughtError
+from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 
 
@@ -82,10 +83,7 @@ class VLLMGenerator:
     def generate(self, prompts: list[Prompt], params: SamplingParams, n: int = 1,
                  problem_ids: list[str] | None = None) -> list[list[Sample]]:
         """n samples for each prompt, in prompt order (greedy: one decode, copied n times)."""
-        if n < 1:
-            raise ValueError(f"n must be at least 1, got {n}")
-        if problem_ids is not None and len(problem_ids) != len(prompts):
-            raise ValueError(f"{len(problem_ids)} problem_ids for {len(prompts)} prompts")
+        check_generate_args(prompts, params, n, problem_ids)
         if not prompts:
             return []
         import vllm
