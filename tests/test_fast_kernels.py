@@ -77,6 +77,17 @@ def test_same_keys_same_tokens_and_steps_differ():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def test_gumbel_noise_is_finite_and_exact_over_all_24_bit_inputs():
+    # u = (k + 0.5) / 2**24 near 1 used to round to 1.0 (g = inf: a uniformly random token, 0.3% of
+    # draws over a 49k vocab) and lost most digits of the tail that decides a draw
+    k = torch.arange(2**24, dtype=torch.int64)
+    g = fk.gumbel_from_bits(k)
+    v = ((2**24 - 1 - k).double() + 0.5) / 2**24  # 1 - u, exact
+    ref = -torch.log(-torch.log1p(-v))
+    assert bool(torch.isfinite(g).all())
+    assert float((g.double() - ref).abs().max()) < 1e-5
+
+
 def _triton_ready() -> bool:
     return fk.triton is not None and torch.cuda.is_available()
 
@@ -124,3 +135,23 @@ def test_decode_attention_matches_sdpa(dtype):
         attn_mask=visible[:, None, None]).reshape(slots, heads, d)
     tol = 1e-4 if dtype == torch.float32 else 2e-2
     assert (got.float() - ref).abs().max() < tol
+
+
+@pytest.mark.skipif(not _triton_runs(), reason="needs Triton and a CUDA GPU (or TRITON_INTERPRET=1)")
+def test_triton_gumbel_noise_matches_torch_at_the_tail():
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def noise(k_ptr, out_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        k = tl.load(k_ptr + offs, mask=offs < n, other=0).to(tl.uint32)
+        tl.store(out_ptr + offs, fk._gumbel_noise(k), mask=offs < n)
+
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    k = torch.cat([torch.arange(2**24 - 2**16, 2**24), torch.arange(2**16), torch.randint(0, 2**24, (2**16,))])
+    k = k.to(dev)
+    out = torch.empty(k.shape, dtype=torch.float32, device=dev)
+    noise[(triton.cdiv(len(k), 4096),)](k, out, len(k), BLOCK=4096)
+    assert bool(torch.isfinite(out).all())  # a fast log near 1 would give 0 -> inf here
+    assert float((out - fk.gumbel_from_bits(k)).abs().max()) < 1e-4

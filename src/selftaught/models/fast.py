@@ -16,6 +16,8 @@ Sampling, log-probs and stats happen on the device (`fast_kernels`), and a sampl
 on (seed, prompt index, sample index, token index): the same call gives the same samples whatever
 `max_batch` is. Records match `HFGenerator`'s: `logprob` is the sum of raw (temperature 1) log-probs of
 the tokens up to and including EOS, with `mean_logprob`, `mean_entropy` and `self_certainty` stats.
+Each call first syncs with the model's current weights, so a generator stays right when the model is
+trained in place between calls.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class FastGenerator:
         self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else cuda_graphs
         self.prefill_tokens = prefill_tokens or (16384 if self.device.type == "cuda" else 2048)
         self.weights = FastWeights.from_hf(model)
+        self._seen = _fingerprint(model)
         self.cache_k = self.cache_v = self.state = None
         self._cache_len = 0
         self._graphs: dict[tuple, Any] = {}
@@ -124,11 +127,30 @@ class FastGenerator:
         if not prompt_ids:
             return []
         runs = 1 if params.greedy else n
+        self._sync_weights()
         with torch.inference_mode():
             results = _Run(self, [list(p) for p in prompt_ids], params, runs).run()
         return [[dict(results[(i, j % runs)]) for j in range(n)] for i in range(len(prompt_ids))]
 
-    # ---- cache, state and graphs -------------------------------------------------------------------
+    # ---- weights, cache, state and graphs ---------------------------------------------------------
+    def _sync_weights(self) -> None:
+        """Make the weights this generator runs with the model's current ones (each call).
+
+        `FastWeights` holds views of most parameters but copies of the fused q/k/v and gate/up
+        matrices, and CUDA graphs hold their addresses. A model trained in place between calls (the
+        round loop trains the very object it samples from; TRL's optimizer steps do not even bump
+        parameter versions) keeps its storage: the copies are refreshed in place and the graphs stay
+        valid. Parameters replaced (moved, reloaded, re-tied) change storage: everything is rebuilt."""
+        seen = _fingerprint(self.model)
+        if seen != self._seen:
+            self.weights = FastWeights.from_hf(self.model)
+            self._seen = seen
+            self._graphs.clear()
+            if self._cache_len:
+                self.weights.cos, self.weights.sin = rope_tables(self.model, self._cache_len)
+        else:
+            self.weights.refresh(self.model)
+
     def _prepare(self, need: int) -> None:
         """Make the cache at least `need` positions long (a new cache drops the captured graphs)."""
         if self.max_len is not None and need > self.max_len:
@@ -339,3 +361,7 @@ class _Run:
                                             "self_certainty": sc[r] / n}}
             self.occupied[slot], self.job_at[slot] = False, None
 
+
+def _fingerprint(model) -> tuple:
+    """Where each parameter lives (storage, dtype): changes when parameters are replaced, moved or cast."""
+    return tuple((t.data_ptr(), t.dtype) for t in model.parameters())

@@ -111,6 +111,23 @@ class FastWeights:
                    act=cfg.hidden_act)
 
 
+    def refresh(self, model) -> None:
+        """Copy the model's current q/k/v and gate/up weights into the fused matrices, in place.
+
+        The other tensors are views of the parameters and follow them; the fused ones are copies, so
+        a model trained in place since `from_hf` (an optimizer step writes into the same storage)
+        would otherwise run with old attention and MLP weights and new everything else. In place,
+        so CUDA graphs that read these buffers stay valid."""
+        with torch.no_grad():
+            for ly, blk in zip(self.layers, model.model.layers):
+                at, mlp = blk.self_attn, blk.mlp
+                torch.cat([at.q_proj.weight, at.k_proj.weight, at.v_proj.weight], out=ly.wqkv)
+                torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight], out=ly.wgu)
+                if ly.bqkv is not None:
+                    ly.bqkv.copy_(_cat_bias(at.q_proj, at.k_proj, at.v_proj))
+                if ly.bgu is not None:
+                    ly.bgu.copy_(_cat_bias(mlp.gate_proj, mlp.up_proj))
+
 def rope_tables(model, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(cos, sin) [positions, head_dim] in the model dtype, from the model's own rotary module."""
     embed = model.model.embed_tokens.weight
