@@ -168,6 +168,47 @@ def test_continuous_batching_greedy_equals_one_batch(llama):
     assert len({r[0].n_tokens for r in one}) > 1
 
 
+SHARED = "w60 w61 w62 w63 w64 w65 w66 w67 "  # a few-shot header, as the default task's prompts have
+PREFIXED = [SHARED + p for p in ["w5 w6 w7", "w10", "w12 w13 w14 w15 w16", "w40 w41", "w50 " * 5, "w20 w21 w22"]]
+
+
+def test_common_prefix_leaves_each_prompt_a_token():
+    from selftaught.models.fast import _common_prefix
+
+    assert _common_prefix([[1, 2, 3, 4], [1, 2, 5], [1, 2, 3]]) == 2
+    assert _common_prefix([[1, 2, 3], [1, 2, 3]]) == 2  # the last token's logits start each sample
+    assert _common_prefix([[7, 1], [8, 1]]) == 0
+
+
+def test_shared_prefix_gives_the_same_tokens(llama):
+    model, tok = llama
+    greedy = SamplingParams(temperature=0.0, max_new_tokens=12)
+    hf = HFGenerator(model, tok, batch_size=4).generate(PREFIXED, greedy)
+    shared = FastGenerator(model, tok, max_batch=4, share_prefix=True)
+    plain = FastGenerator(model, tok, max_batch=4, share_prefix=False)
+    assert [r[0].text for r in shared.generate(PREFIXED, greedy)] == [r[0].text for r in hf]
+    sampled = SamplingParams(temperature=1.0, max_new_tokens=12, seed=4)
+    a, b = shared.generate(PREFIXED, sampled, n=3), plain.generate(PREFIXED, sampled, n=3)
+    assert [[s.text for s in r] for r in a] == [[s.text for s in r] for r in b]
+    assert [s.logprob for r in a for s in r] == pytest.approx([s.logprob for r in b for s in r], abs=1e-4)
+    ids = [tok(p)["input_ids"] for p in PREFIXED[:2]]
+    for p, o in zip(ids, shared.generate_ids(ids, sampled)):
+        assert o[0]["logprob"] == pytest.approx(sum(_token_logprobs(model, p, o[0]["tokens"])), abs=1e-3)
+
+
+def test_refills_and_compaction_keep_samples(llama):
+    model, tok = llama  # 18 jobs through 4 slots: refills, then finished slots compacted away
+    params = SamplingParams(temperature=1.0, max_new_tokens=10, seed=9)
+    model.generation_config.eos_token_id = 40  # a token these prompts reach often: rows stop at different steps
+    try:
+        few = FastGenerator(model, tok, max_batch=4, prefill_tokens=16).generate(PREFIXED, params, n=3)
+        many = FastGenerator(model, tok, max_batch=64).generate(PREFIXED, params, n=3)
+    finally:
+        model.generation_config.eos_token_id = 1
+    assert [[(s.text, s.n_tokens) for s in r] for r in few] == [[(s.text, s.n_tokens) for s in r] for r in many]
+    assert len({s.n_tokens for r in many for s in r}) > 1
+
+
 def test_first_token_frequencies_match_softmax(llama):
     model, tok = llama
     ids = tok(PROMPTS[1])["input_ids"]

@@ -86,6 +86,20 @@ def test_gumbel_noise_is_finite_and_exact_over_all_24_bit_inputs():
     ref = -torch.log(-torch.log1p(-v))
     assert bool(torch.isfinite(g).all())
     assert float((g.double() - ref).abs().max()) < 1e-5
+    assert float(g.max()) == fk.GUMBEL_MAX
+
+
+@pytest.mark.parametrize("top_p", [1.0, 0.9])
+@pytest.mark.parametrize("scale,temperature", [(1.0, 1.0), (3.0, 0.7), (8.0, 0.5)])
+def test_sparse_draw_gives_the_same_tokens_as_the_full_one(scale, temperature, top_p):
+    torch.manual_seed(int(scale * 10))
+    logits = torch.randn(32, 5000) * scale
+    for step in range(3):
+        keys = _keys(32, seed=2, step=step)
+        full = fk.sample_torch(logits, keys, 1.0 / temperature, greedy=False, top_p=top_p)
+        sparse = fk.sample_torch(logits, keys, 1.0 / temperature, greedy=False, top_p=top_p, sparse=True)
+        for a, b in zip(full, sparse):
+            assert torch.equal(a, b)
 
 
 def _triton_ready() -> bool:

@@ -30,7 +30,8 @@ def test_fast_greedy_equals_hf_after_training_in_place(tiny_model_and_tokenizer)
     assert trained is model and result.steps == 6
     hf = HFGenerator(model, tok, batch_size=4).generate(PROMPTS, GREEDY)
     assert [r[0].text for r in hf] != before  # training changed the answers: the checks below mean something
-    for gen in (FastGenerator(model, tok, max_batch=4), early):
+    for gen in (FastGenerator(model, tok, max_batch=4), early, FastGenerator(model, tok, max_batch=4,
+                                                                            share_prefix=False)):
         fast = gen.generate(PROMPTS, GREEDY)
         assert [r[0].text for r in fast] == [r[0].text for r in hf]
         assert [r[0].logprob for r in fast] == pytest.approx([r[0].logprob for r in hf], abs=1e-3)

@@ -4,20 +4,24 @@ How a call runs (`generate_ids`):
 
 1. Each prompt is prefilled once (prompts sorted by length and batched, right-padded) and its KV
    copied into the cache slots of its n samples; the first token of each sample is drawn from the
-   prompt's last logits.
+   prompt's last logits. With `share_prefix` (the default on a CPU) the tokens every prompt of the
+   call starts with (a system prompt and few-shot examples: ~90 of the default task's ~106) are
+   prefilled once for all, kept apart, and read once per decode step for all slots.
 2. Decode steps run over all slots at once: one new token per slot at its own position, attention over
-   the smallest 64-multiple of cache positions that covers every slot. On a GPU each step is a CUDA
-   graph replay (one graph per slot count, attention length and sampling mode, captured on first use);
-   on a CPU the same step runs eagerly.
-3. Every `sync_every` steps the finished slots (EOS or `max_new_tokens`) are read back and refilled from
-   the queue of pending (prompt, sample) jobs, so long samples never hold short ones back.
+   the cache positions that cover every slot. On a GPU each step is a CUDA graph replay (one graph per
+   slot count, 64-multiple attention length and sampling mode, captured on first use); on a CPU the
+   same step runs eagerly over exactly the positions and slots in use.
+3. Every `sync_every` steps (8 on a GPU, every step on a CPU) the finished slots (EOS or
+   `max_new_tokens`) are read back and refilled from the queue of pending (prompt, sample) jobs, so
+   long samples never hold short ones back; once the queue is empty, eager runs move the last live
+   slots down so steps cover fewer slots.
 
 Sampling, log-probs and stats happen on the device (`fast_kernels`), and a sample's noise depends only
 on (seed, prompt index, sample index, token index): the same call gives the same samples whatever
-`max_batch` is. Records match `HFGenerator`'s: `logprob` is the sum of raw (temperature 1) log-probs of
-the tokens up to and including EOS, with `mean_logprob`, `mean_entropy` and `self_certainty` stats.
-Each call first syncs with the model's current weights, so a generator stays right when the model is
-trained in place between calls.
+`max_batch` or `share_prefix` (float rounding aside). Records match `HFGenerator`'s: `logprob` is the sum of raw
+(temperature 1) log-probs of the tokens up to and including EOS, with `mean_logprob`, `mean_entropy`
+and `self_certainty` stats. Each call first syncs with the model's current weights, so a generator
+stays right when the model is trained in place between calls.
 """
 
 from __future__ import annotations
@@ -70,29 +74,34 @@ class FastGenerator:
     in tokens (prompt + completion; None sizes it to each call's need); `cuda_graphs` defaults to on
     for CUDA devices; `stop_on_eos=False` always generates `max_new_tokens` (for benchmarks);
     `attention="triton"` swaps SDPA for `fast_kernels.decode_attention` in decode steps (GPU; correct
-    in Triton's interpreter, not yet timed on a GPU, hence not the default).
+    in Triton's interpreter, not yet timed on a GPU, hence not the default). `share_prefix` (None: on a
+    CPU) prefills the prompts' common prefix once and reads it once per step (SDPA only).
     """
 
     def __init__(self, model, tokenizer, max_batch: int = 256, max_len: int | None = None,
                  device: str | torch.device | None = None, cuda_graphs: bool | None = None,
-                 prefill_tokens: int | None = None, sync_every: int = 8, stop_on_eos: bool = True,
-                 attention: str = "sdpa") -> None:
-        if max_batch < 1 or sync_every < 1:
+                 prefill_tokens: int | None = None, sync_every: int | None = None, stop_on_eos: bool = True,
+                 attention: str = "sdpa", share_prefix: bool | None = None) -> None:
+        if max_batch < 1 or (sync_every is not None and sync_every < 1):
             raise ValueError(f"max_batch and sync_every must be at least 1, got {max_batch}, {sync_every}")
         if attention not in ("sdpa", "triton"):
             raise ValueError(f"attention must be 'sdpa' or 'triton', got {attention!r}")
-        self.attention = attention
         want = torch.device(device) if device is not None else model.device
         if want.type != model.device.type or want.index not in (None, model.device.index):
             raise ValueError(f"the model is on {model.device}, not {want}; move it there first")
+        self.share_prefix = model.device.type == "cpu" if share_prefix is None else share_prefix
+        if self.share_prefix and attention == "triton":
+            raise ValueError("share_prefix works with attention='sdpa' only")
+        self.attention = attention
         self._hf = HFGenerator(model, tokenizer, batch_size=1, device=model.device)  # prompt encoding, EOS ids
         self.model, self.tokenizer, self.device = model, tokenizer, model.device
-        self.max_batch, self.max_len, self.sync_every, self.stop_on_eos = max_batch, max_len, sync_every, stop_on_eos
+        self.max_batch, self.max_len, self.stop_on_eos = max_batch, max_len, stop_on_eos
         self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else cuda_graphs
+        self.sync_every = sync_every or (8 if self.cuda_graphs else 1)  # a read-back costs nothing on a CPU
         self.prefill_tokens = prefill_tokens or (16384 if self.device.type == "cuda" else 2048)
         self.weights = FastWeights.from_hf(model)
         self._seen = _fingerprint(model)
-        self.cache_k = self.cache_v = self.state = None
+        self.cache_k = self.cache_v = self.state = self.prefix_k = self.prefix_v = None
         self._cache_len = 0
         self._graphs: dict[tuple, Any] = {}
         self._pool = None
@@ -160,12 +169,15 @@ class FastGenerator:
         if length <= self._cache_len:
             return
         self._graphs.clear()
-        self.cache_k = self.cache_v = self.state = None
+        self.cache_k = self.cache_v = self.state = self.prefix_k = self.prefix_v = None
         w = self.weights
         length = max(length, self._cache_len)
         shape = (w.n_layers, self.max_batch, w.n_kv, length, w.head_dim)
         self.cache_k = torch.zeros(shape, dtype=w.dtype, device=self.device)
         self.cache_v = torch.zeros_like(self.cache_k)
+        if self.share_prefix:  # the run's shared prompt prefix, [layers, kv, positions, d]
+            self.prefix_k = torch.zeros((w.n_layers, w.n_kv, length, w.head_dim), dtype=w.dtype, device=self.device)
+            self.prefix_v = torch.zeros_like(self.prefix_k)
         self.state = _State(self.max_batch, length, self.device)
         w.cos, w.sin = rope_tables(self.model, length)
         self.inv_temp = torch.ones((), dtype=torch.float32, device=self.device)
@@ -175,11 +187,16 @@ class FastGenerator:
         self.eos = torch.tensor(eos, dtype=torch.int64, device=self.device)
         self._cache_len = length
 
-    def _step(self, slots: int, length: int, mode: str) -> None:
+    def prefix(self, start: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """K/V of the shared prompt prefix (positions 0..start-1), or None without one."""
+        return (self.prefix_k[:, :, :start], self.prefix_v[:, :, :start]) if start else None
+
+    def _step(self, slots: int, length: int, mode: str, start: int = 0) -> None:
         """One decode step for slots [0, slots): sample, record, advance. Graph-capturable."""
         st, w = self.state, self.weights
         live = st.live[:slots]
-        logits = decode(w, self.cache_k, self.cache_v, st.tok[:slots], st.pos[:slots], length, self.attention)
+        logits = decode(w, self.cache_k, self.cache_v, st.tok[:slots], st.pos[:slots], length, self.attention,
+                        self.prefix(start))
         keys = row_keys(st.seed[:slots], st.n_gen[:slots])
         tok, lp, ent, sc = sample(logits, keys, self.inv_temp, greedy=mode == "greedy",
                                   top_p=self.top_p if mode == "top_p" else 1.0)
@@ -197,29 +214,29 @@ class FastGenerator:
         st.tok[:slots] = tok
         st.pos[:slots] = (st.pos[:slots] + 1).clamp(max=self._cache_len - 1)
 
-    def _replay(self, slots: int, length: int, mode: str) -> None:
+    def _replay(self, slots: int, length: int, mode: str, start: int = 0) -> None:
         if not self.cuda_graphs:
-            self._step(slots, length, mode)
+            self._step(slots, length, mode, start)
             return
-        key = (slots, length, mode)
+        key = (slots, length, mode, start)
         graph = self._graphs.get(key)
         if graph is None:
-            graph = self._graphs[key] = self._capture(slots, length, mode)
+            graph = self._graphs[key] = self._capture(slots, length, mode, start)
         graph.replay()
 
-    def _capture(self, slots: int, length: int, mode: str):
+    def _capture(self, slots: int, length: int, mode: str, start: int):
         snapshot = [t.clone() for t in self.state.tensors()]  # warm-up steps must leave no trace
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
             for _ in range(2):
-                self._step(slots, length, mode)
+                self._step(slots, length, mode, start)
         torch.cuda.current_stream(self.device).wait_stream(side)
         if self._pool is None:
             self._pool = torch.cuda.graph_pool_handle()
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph, pool=self._pool):
-            self._step(slots, length, mode)
+            self._step(slots, length, mode, start)
         for t, saved in zip(self.state.tensors(), snapshot):
             t.copy_(saved)
         return graph
@@ -241,6 +258,8 @@ class _Run:
         self.pos = np.zeros(self.slots, dtype=np.int64)  # host mirror of each slot's position
         self.n_gen = np.zeros(self.slots, dtype=np.int64)
         self.results: dict[tuple[int, int], dict] = {}
+        self.start = _common_prefix(prompts) if gen.share_prefix else 0  # prefilled once, shared by all slots
+        self.tail = [len(x) - self.start for x in prompts]  # tokens each prompt prefills itself
 
     def run(self) -> dict[tuple[int, int], dict]:
         g, p = self.g, self.params
@@ -249,6 +268,10 @@ class _Run:
         g.top_p.fill_(p.top_p)
         g.max_new.fill_(p.max_new_tokens)
         g.state.live.zero_()
+        if self.start:
+            head = torch.tensor([self.prompts[0][:self.start]], device=g.device)
+            k, v, _ = prefill(g.weights, head, torch.tensor([self.start], device=g.device))
+            g.prefix_k[:, :, :self.start], g.prefix_v[:, :, :self.start] = k[:, 0], v[:, 0]
         while True:
             self._harvest()
             if self.pending and not self.occupied.all():
@@ -258,9 +281,12 @@ class _Run:
                 return self.results
             # after a harvest every occupied slot is live, so each has at least one token to go
             steps = int(min(g.sync_every, (p.max_new_tokens - self.n_gen[self.occupied]).max()))
-            length = min(_round_up(int(self.pos[self.occupied].max()) + steps, BUCKET), g._cache_len)
+            bucket = BUCKET if g.cuda_graphs else 1  # graphs want few shapes; eager steps the exact length
+            length = min(_round_up(int(self.pos[self.occupied].max()) + steps, bucket), g._cache_len)
+            # graphs replay a fixed slot count; eager steps stop at the last occupied slot (see _compact)
+            width = self.slots if g.cuda_graphs else int(np.flatnonzero(self.occupied)[-1]) + 1
             for _ in range(steps):
-                g._replay(self.slots, length, self.mode)
+                g._replay(width, length, self.mode, self.start)
             self.pos[self.occupied] += steps
             self.n_gen[self.occupied] += steps
 
@@ -269,29 +295,28 @@ class _Run:
         """Prefill the prompts in `need` plus, up to the token budget, the next pending ones."""
         g, budget = self.g, self.g.prefill_tokens
         chosen = list(dict.fromkeys(need))
-        seen, tokens = set(self.staged) | set(chosen), sum(len(self.prompts[i]) for i in chosen)
+        seen, tokens = set(self.staged) | set(chosen), sum(self.tail[i] for i in chosen)
         for i, _ in self.pending:
             if i in seen:
                 continue
-            if tokens + len(self.prompts[i]) > budget:
+            if tokens + self.tail[i] > budget:
                 break
             seen.add(i)
             chosen.append(i)
-            tokens += len(self.prompts[i])
-        chosen.sort(key=lambda i: len(self.prompts[i]))
+            tokens += self.tail[i]
+        chosen.sort(key=lambda i: self.tail[i])
         start = 0
         while start < len(chosen):  # chunks of similar length, each under the budget
             end = start + 1
-            while end < len(chosen) and (end + 1 - start) * len(self.prompts[chosen[end]]) <= budget:
+            while end < len(chosen) and (end + 1 - start) * self.tail[chosen[end]] <= budget:
                 end += 1
             part = chosen[start:end]
-            width = len(self.prompts[part[-1]])
-            ids = torch.zeros((len(part), width), dtype=torch.int64)
+            ids = torch.zeros((len(part), self.tail[part[-1]]), dtype=torch.int64)
             for r, i in enumerate(part):
-                ids[r, :len(self.prompts[i])] = torch.tensor(self.prompts[i])
-            lens = [len(self.prompts[i]) for i in part]
-            k, v, logits = prefill(g.weights, ids.to(g.device), torch.tensor(lens, device=g.device))
-            staged = _Staged(k, v, logits, lens)
+                ids[r, :self.tail[i]] = torch.tensor(self.prompts[i][self.start:])
+            lens = torch.tensor([self.tail[i] for i in part], device=g.device)
+            k, v, logits = prefill(g.weights, ids.to(g.device), lens, g.prefix(self.start))
+            staged = _Staged(k, v, logits, [len(self.prompts[i]) for i in part])
             for r, i in enumerate(part):
                 self.staged[i] = (staged, r)
             start = end
@@ -320,9 +345,9 @@ class _Run:
         g, st, p = self.g, self.g.state, self.params
         dev = g.device
         s_t, r_t = torch.tensor(slots, device=dev), torch.tensor(rows, device=dev)
-        width = staged.k.shape[3]
-        g.cache_k[:, s_t, :, :width] = staged.k[:, r_t]
-        g.cache_v[:, s_t, :, :width] = staged.v[:, r_t]
+        at = slice(self.start, self.start + staged.k.shape[3])  # the shared prefix stays in g.prefix_k/v
+        g.cache_k[:, s_t, :, at] = staged.k[:, r_t]
+        g.cache_v[:, s_t, :, at] = staged.v[:, r_t]
         seeds = torch.tensor([job_seed(p.seed, i, j) for i, j in placed], dtype=torch.int64, device=dev)
         keys = row_keys(seeds, torch.zeros_like(seeds))
         tok, lp, ent, sc = sample(staged.logits[r_t], keys, g.inv_temp, greedy=p.greedy,
@@ -360,8 +385,37 @@ class _Run:
                 "logprob": lp[r], "stats": {"mean_logprob": lp[r] / n, "mean_entropy": ent[r] / n,
                                             "self_certainty": sc[r] / n}}
             self.occupied[slot], self.job_at[slot] = False, None
+        if not self.pending and not self.g.cuda_graphs:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Move the last occupied slots into free ones below them, so eager steps cover fewer slots."""
+        occupied = np.flatnonzero(self.occupied)
+        n = len(occupied)
+        moves = list(zip(occupied[occupied >= n], np.flatnonzero(~self.occupied[:n])))
+        if not moves:
+            return
+        g, dev = self.g, self.g.device
+        src, dst = (torch.tensor([int(m[c]) for m in moves], device=dev) for c in (0, 1))
+        for t in (g.cache_k, g.cache_v):
+            t[:, dst] = t[:, src]
+        for t in g.state.tensors():
+            t[dst] = t[src]
+        for a, b in moves:
+            self.occupied[b], self.job_at[b], self.pos[b], self.n_gen[b] = True, self.job_at[a], self.pos[a], self.n_gen[a]
+            self.occupied[a], self.job_at[a] = False, None
+        g.state.live[src] = False
+
 
 
 def _fingerprint(model) -> tuple:
     """Where each parameter lives (storage, dtype): changes when parameters are replaced, moved or cast."""
     return tuple((t.data_ptr(), t.dtype) for t in model.parameters())
+
+
+def _common_prefix(prompts: list[list[int]]) -> int:
+    """Tokens every prompt starts with, leaving each at least one of its own (its last logits)."""
+    first, n = prompts[0], min(len(x) for x in prompts) - 1
+    for x in prompts[1:]:
+        n = next((j for j in range(n) if x[j] != first[j]), n)
+    return n

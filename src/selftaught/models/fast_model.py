@@ -110,7 +110,6 @@ class FastWeights:
                    n_heads=n_heads, n_kv=n_kv, head_dim=head_dim, eps=float(cfg.rms_norm_eps),
                    act=cfg.hidden_act)
 
-
     def refresh(self, model) -> None:
         """Copy the model's current q/k/v and gate/up weights into the fused matrices, in place.
 
@@ -127,6 +126,7 @@ class FastWeights:
                     ly.bqkv.copy_(_cat_bias(at.q_proj, at.k_proj, at.v_proj))
                 if ly.bgu is not None:
                     ly.bgu.copy_(_cat_bias(mlp.gate_proj, mlp.up_proj))
+
 
 def rope_tables(model, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(cos, sin) [positions, head_dim] in the model dtype, from the model's own rotary module."""
@@ -168,20 +168,33 @@ def _logits(w: FastWeights, x: torch.Tensor) -> torch.Tensor:
     return F.linear(rms_norm(x, w.norm, w.eps), w.lm_head)
 
 
-def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """(k [layers, P, kv, T, d], v [same], last-token logits [P, V]) for right-padded ids [P, T]."""
+def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
+            prefix: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, ...]:
+    """(k [layers, P, kv, T, d], v [same], last-token logits [P, V]) for right-padded ids [P, T].
+
+    `prefix`: (k, v) [layers, kv, P0, d] of tokens that precede every row: the rows continue it at
+    positions P0.. and attend to all of it (`lens` then count the prefix too)."""
     p_count, t_len = ids.shape
     h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
-    cos, sin = w.cos[:t_len][None, None], w.sin[:t_len][None, None]
+    start = 0 if prefix is None else prefix[0].shape[2]
+    cos, sin = w.cos[start:start + t_len][None, None], w.sin[start:start + t_len][None, None]
     ks = torch.empty((w.n_layers, p_count, kv, t_len, d), dtype=w.dtype, device=ids.device)
     vs = torch.empty_like(ks)
+    if prefix is not None:  # row token t sees the prefix and its own tokens 0..t
+        mask = torch.ones((t_len, start + t_len), dtype=torch.bool, device=ids.device).tril(diagonal=start)
     x = w.embed[ids]
     for i, ly in enumerate(w.layers):
         qkv = F.linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv)
         q, k, v = qkv.view(p_count, t_len, h_dim + 2 * kv, d).transpose(1, 2).split([h_dim, kv, kv], dim=1)
         q, k = _rope(q, cos, sin), _rope(k, cos, sin)
         ks[i], vs[i] = k, v
-        o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=kv != h_dim)
+        if prefix is None:
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=kv != h_dim)
+        else:
+            shape = (p_count, kv, start, d)
+            k = torch.cat([prefix[0][i][None].expand(shape), k], dim=2)
+            v = torch.cat([prefix[1][i][None].expand(shape), v], dim=2)
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=kv != h_dim)
         x = x + F.linear(o.transpose(1, 2).reshape(p_count, t_len, h_dim * d), ly.wo, ly.bo)
         x = _mlp(w, ly, x)
     last = x[torch.arange(p_count, device=ids.device), lens - 1]
@@ -189,21 +202,26 @@ def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor) -> tuple[torc
 
 
 def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: torch.Tensor, pos: torch.Tensor,
-           length: int, attention: str = "sdpa") -> torch.Tensor:
+           length: int, attention: str = "sdpa",
+           prefix: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Logits [S, V] for one new token per slot; writes its K/V at `pos` into slots 0..S-1 of the cache.
 
     Slot s attends to cache positions 0..pos[s] (all below `length`); fixed shapes, so it can be
     captured in a CUDA graph. `attention`: `sdpa` (torch, masked over `length` positions) or
-    `triton` (`fast_kernels.decode_attention`, reads 0..pos[s] only)."""
+    `triton` (`fast_kernels.decode_attention`, reads 0..pos[s] only). `prefix`: (k, v)
+    [layers, kv, P0, d] of positions 0..P0-1, the same in every slot: attention reads them once for
+    all slots (one matmul) and only positions P0..length-1 from each slot's cache (`_split_attention`)."""
     slots = tok.shape[0]
     h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
     group = h_dim // kv
     rows = torch.arange(slots, device=tok.device)
     cos, sin = w.cos[pos][:, None], w.sin[pos][:, None]
+    start = 0 if prefix is None else prefix[0].shape[2]
     if attention == "sdpa":
-        visible = torch.arange(length, device=tok.device)[None] <= pos[:, None]
-        mask = torch.zeros(visible.shape, dtype=w.dtype, device=tok.device).masked_fill_(~visible, float("-inf"))
-        mask = mask[:, None, None]  # [S, 1, 1, L], additive, built once for all layers
+        visible = torch.arange(start, length, device=tok.device)[None] <= pos[:, None]
+        mask = torch.zeros(visible.shape, dtype=torch.float32 if prefix is not None else w.dtype,
+                           device=tok.device).masked_fill_(~visible, float("-inf"))
+        mask = mask[:, None, None]  # [S, 1, 1, L - P0], additive, built once for all layers
     x = w.embed[tok]
     for i, ly in enumerate(w.layers):
         qkv = F.linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
@@ -214,9 +232,29 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
         layer_v[rows, :, pos] = v
         if attention == "triton":
             o = decode_attention(q, layer_k, layer_v, pos)
+        elif prefix is not None:
+            o = _split_attention(q.reshape(slots, kv, group, d), prefix[0][i], prefix[1][i],
+                                 layer_k[:slots, :, start:length], layer_v[:slots, :, start:length], mask)
         else:
             o = F.scaled_dot_product_attention(q.reshape(slots, kv, group, d), layer_k[:slots, :, :length],
                                                layer_v[:slots, :, :length], attn_mask=mask)
         x = x + F.linear(o.reshape(slots, h_dim * d), ly.wo, ly.bo)
         x = _mlp(w, ly, x)
     return _logits(w, x)
+
+
+def _split_attention(q: torch.Tensor, pk: torch.Tensor, pv: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     mask: torch.Tensor) -> torch.Tensor:
+    """Softmax attention of q [S, kv, G, d] over a shared prefix pk/pv [kv, P0, d] followed by each
+    slot's own k/v [S, kv, L, d] (additive float32 `mask` [S, 1, 1, L]); scores and softmax in float32."""
+    slots, kv, group, d = q.shape
+    scale = d ** -0.5
+    qf = q.float()
+    flat = qf.transpose(0, 1).reshape(kv, slots * group, d)  # every slot's queries against one prefix
+    pre = torch.matmul(flat, pk.float().transpose(1, 2)).view(kv, slots, group, -1).transpose(0, 1) * scale
+    own = torch.matmul(qf, k.float().transpose(2, 3)) * scale + mask
+    probs = torch.softmax(torch.cat([pre, own], dim=-1), dim=-1)
+    p_pre, p_own = probs.split([pk.shape[1], k.shape[2]], dim=-1)
+    out = torch.matmul(p_pre.transpose(0, 1).reshape(kv, slots * group, -1), pv.float())
+    out = out.view(kv, slots, group, d).transpose(0, 1) + torch.matmul(p_own, v.float())
+    return out.to(q.dtype)
