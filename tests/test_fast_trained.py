@@ -3,6 +3,7 @@ samples, trains it with TRL's SFTTrainer, then evaluates): fast greedy must equa
 for a generator built after training and for one built before it and used again."""
 
 import pytest
+import torch
 
 from selftaught.core.config import TrainConfig
 from selftaught.core.records import SamplingParams
@@ -18,16 +19,21 @@ def _texts(gen, prompts=PROMPTS):
     return [row[0].text for row in gen.generate(prompts, GREEDY)]
 
 
-def test_fast_greedy_equals_hf_after_training_in_place(tiny_model_and_tokenizer):
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
+def test_fast_greedy_equals_hf_after_training_in_place(tiny_model_and_tokenizer, device):
     model, tok = tiny_model_and_tokenizer
+    model.to(device)
     early = FastGenerator(model, tok, max_batch=4)  # built (and used) before training, used again after
     before = _texts(early)
     assert before == _texts(HFGenerator(model, tok, batch_size=4))
     records = [{"prompt": p, "completion": [{"role": "assistant", "content": f"= {2 * i + 1}"}]}
                for i, p in enumerate(PROMPTS)] * 2
     trained, result = train_sft(model, tok, records, TrainConfig(epochs=2, batch_size=4, learning_rate=3e-3),
-                                "cpu", 0)
+                                device, 0)  # on a GPU: bf16 autocast, as the loop trains
     assert trained is model and result.steps == 6
+    if "_original_forward" in vars(model):  # accelerate left its bf16-autocast forward on the model
+        model.forward = model._original_forward  # compare with the model's own float32 function
     hf = HFGenerator(model, tok, batch_size=4).generate(PROMPTS, GREEDY)
     assert [r[0].text for r in hf] != before  # training changed the answers: the checks below mean something
     for gen in (FastGenerator(model, tok, max_batch=4), early, FastGenerator(model, tok, max_batch=4,
@@ -38,8 +44,6 @@ def test_fast_greedy_equals_hf_after_training_in_place(tiny_model_and_tokenizer)
 
 
 def test_weights_follow_in_place_updates_and_replaced_parameters(tiny_model_and_tokenizer):
-    import torch
-
     model, tok = tiny_model_and_tokenizer
     gen = FastGenerator(model, tok, max_batch=4)
     _texts(gen)
