@@ -402,8 +402,8 @@ class _Run:
         for t in g.state.tensors():
             t[dst] = t[src]
         for a, b in moves:
-            self.occupied[b], self.job_at[b], self.pos[b], self.n_gen[b] = True, self.job_at[a], self.pos[a], self.n_gen[a]
-            self.occupied[a], self.job_at[a] = False, None
+            self.job_at[b], self.pos[b], self.n_gen[b] = self.job_at[a], self.pos[a], self.n_gen[a]
+            self.occupied[b], self.occupied[a], self.job_at[a] = True, False, None
         g.state.live[src] = False
 
 
