@@ -75,7 +75,7 @@ class FastGenerator:
     for CUDA devices; `stop_on_eos=False` always generates `max_new_tokens` (for benchmarks);
     `attention="triton"` swaps SDPA for `fast_kernels.decode_attention` in decode steps (GPU; correct
     in Triton's interpreter, not yet timed on a GPU, hence not the default). `share_prefix` (None: on a
-    CPU) prefills the prompts' common prefix once and reads it once per step (SDPA only).
+    CPU with SDPA) prefills the prompts' common prefix once and reads it once per step (SDPA only).
     """
 
     def __init__(self, model, tokenizer, max_batch: int = 256, max_len: int | None = None,
@@ -89,7 +89,8 @@ class FastGenerator:
         want = torch.device(device) if device is not None else model.device
         if want.type != model.device.type or want.index not in (None, model.device.index):
             raise ValueError(f"the model is on {model.device}, not {want}; move it there first")
-        self.share_prefix = model.device.type == "cpu" if share_prefix is None else share_prefix
+        default_share = model.device.type == "cpu" and attention == "sdpa"
+        self.share_prefix = default_share if share_prefix is None else share_prefix
         if self.share_prefix and attention == "triton":
             raise ValueError("share_prefix works with attention='sdpa' only")
         self.attention = attention
