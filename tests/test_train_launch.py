@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from conftest import make_tiny_llama
@@ -96,3 +97,24 @@ def test_merge_adapter_matches_merging_in_memory(tiny_model_and_tokenizer, tmp_p
     expected = peft.merge_and_unload().state_dict()
     got = AutoModelForCausalLM.from_pretrained(tmp_path / "merged").state_dict()
     assert set(got) == set(expected) and all(torch.allclose(got[k], expected[k], atol=1e-6) for k in expected)
+
+
+def test_finish_removes_the_mixed_precision_forward_wrapper(tiny_model_and_tokenizer):
+    """accelerate wraps forward in bf16 autocast for mixed-precision training; the trained model must not keep it."""
+    from types import SimpleNamespace
+
+    from accelerate import Accelerator
+
+    from selftaught.core.config import TrainConfig
+    from selftaught.train.common import finish
+
+    model, tok = tiny_model_and_tokenizer
+    ids = torch.tensor([[5, 6, 7, 8]])
+    want = model(ids).logits
+    acc = Accelerator(cpu=True, mixed_precision="bf16")
+    wrapped = acc.prepare_model(model)
+    assert "_original_forward" in vars(wrapped)  # the wrapper this test is about is really there
+    assert not torch.equal(wrapped(ids).logits, want)  # and it changes the numbers (bf16)
+    out = finish(SimpleNamespace(accelerator=acc, model=wrapped), tok, TrainConfig(), None)
+    assert "_original_forward" not in vars(out)
+    assert torch.equal(out(ids).logits, want)

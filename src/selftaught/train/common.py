@@ -142,7 +142,9 @@ def finish(trainer, tokenizer, cfg: TrainConfig, save_dir: str | Path | None, ba
             raise ValueError("a distributed training run must save its model (save_dir)")
         _save_distributed(trainer, tokenizer, cfg, Path(save_dir), base_path)
         return None
-    model = trainer.model
+    # accelerate wraps forward in a bf16 autocast when training mixed-precision on a GPU; unwrap it,
+    # or every later generate/eval with this model object would silently run in bf16.
+    model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
     if cfg.lora.enabled:
         model = model.merge_and_unload()
     model.eval()
