@@ -104,6 +104,7 @@ def test_finish_removes_the_mixed_precision_forward_wrapper(tiny_model_and_token
     from types import SimpleNamespace
 
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
     from selftaught.core.config import TrainConfig
     from selftaught.train.common import finish
@@ -111,10 +112,14 @@ def test_finish_removes_the_mixed_precision_forward_wrapper(tiny_model_and_token
     model, tok = tiny_model_and_tokenizer
     ids = torch.tensor([[5, 6, 7, 8]])
     want = model(ids).logits
-    acc = Accelerator(cpu=True, mixed_precision="bf16")
-    wrapped = acc.prepare_model(model)
-    assert "_original_forward" in vars(wrapped)  # the wrapper this test is about is really there
-    assert not torch.equal(wrapped(ids).logits, want)  # and it changes the numbers (bf16)
-    out = finish(SimpleNamespace(accelerator=acc, model=wrapped), tok, TrainConfig(), None)
+    AcceleratorState._reset_state(reset_partial_state=True)  # earlier trainers left theirs (no mixed precision)
+    try:
+        acc = Accelerator(cpu=True, mixed_precision="bf16")
+        wrapped = acc.prepare_model(model)
+        assert "_original_forward" in vars(wrapped)  # the wrapper this test is about is really there
+        assert not torch.equal(wrapped(ids).logits, want)  # and it changes the numbers (bf16)
+        out = finish(SimpleNamespace(accelerator=acc, model=wrapped), tok, TrainConfig(), None)
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
     assert "_original_forward" not in vars(out)
     assert torch.equal(out(ids).logits, want)
