@@ -61,6 +61,11 @@ class SelectConfig(_Section):
     n_star: int = Field(4, ge=1, description="B-STaR balance score target: correct selected samples wanted per problem.")
     pairs_per_problem: int = Field(1, ge=1, description="train.method dpo: most (chosen, rejected) pairs per "
                                    "problem; with rule `majority` the pseudo-label decides chosen vs rejected.")
+    pairs: Literal["answer", "correction", "both"] = Field(
+        "answer", description="train.method dpo: which pairs: `answer` (a correct vs a wrong attempt at the problem), "
+        "`correction` (self-correction: one wrong attempt per problem is revised sampling.n times, prompt = problem + "
+        "attempt + a 'your answer is wrong, correct it' turn; a correct revision vs one still wrong, or the attempt "
+        "itself when none is; needs rule `correct`), `both`. pairs_per_problem applies to each kind.")
 
 
 class ControlConfig(_Section):

@@ -36,9 +36,12 @@ from .base import Context, StrategyConfig, StrategyResult, sequence_confidence
 REFINE_VERSION = "r1"
 CRITIQUE_PROMPT = ("Check your solution above step by step. If it is correct, reply exactly: No error. "
                    "Otherwise say briefly what is wrong.")
-VERIFIER_CRITIQUE_PROMPT = ("Your final answer above is wrong. Check your solution step by step and say briefly "
-                            "what is wrong.")
-REVISE_PROMPT = "Write a corrected solution using your review. Finish with a final line: Answer: <answer>"
+WRONG_FEEDBACK = "Your final answer above is wrong."
+ANSWER_LINE = "Finish with a final line: Answer: <answer>"
+VERIFIER_CRITIQUE_PROMPT = WRONG_FEEDBACK + " Check your solution step by step and say briefly what is wrong."
+REVISE_PROMPT = "Write a corrected solution using your review. " + ANSWER_LINE
+# One turn, no critique: the prompt of the training loop's self-correction DPO pairs (select.pairs).
+CORRECTION_PROMPT = WRONG_FEEDBACK + " Write a corrected solution. " + ANSWER_LINE
 
 _POSITIVE = re.compile(r"\bno (?:errors?|mistakes?)\b|\b(?:is|are|looks|seems) (?:all |completely )?(?:correct|right)\b"
                        r"|^\W*(?:correct|yes)\b")
@@ -110,6 +113,15 @@ def critique_messages(problem: Problem, solution: str, verifier_signal: bool) ->
 def revise_messages(problem: Problem, solution: str, critique: str, verifier_signal: bool) -> list[Message]:
     return critique_messages(problem, solution, verifier_signal) + [
         {"role": "assistant", "content": critique}, {"role": "user", "content": REVISE_PROMPT}]
+
+
+def correction_messages(problem: Problem, solution: str) -> list[Message]:
+    """The problem, a wrong `solution` as the assistant's turn, then `CORRECTION_PROMPT` (one-turn revision).
+
+    >>> [m["role"] for m in correction_messages(Problem("a", "2+2?", "4"), "Answer: 5")]
+    ['user', 'assistant', 'user']
+    """
+    return _chat(problem) + [{"role": "assistant", "content": solution}, {"role": "user", "content": CORRECTION_PROMPT}]
 
 
 def _generate(ctx: Context, prompts: list, ids: list[str], max_new_tokens: int, seed: int) -> list[Sample]:

@@ -4,7 +4,8 @@ Round 0 evaluates the starting model. Round r >= 1 samples `sampling.n` attempts
 training problems with round r-1's model, scores them with the task's verifier, selects training
 records, fine-tunes (from round r-1's model for `rft`/`bstar`, from the base model for `rest_em`),
 and evaluates greedy accuracy on the held-out split. `train.method` picks the trainer and what it
-trains on: `sft` the selected samples, `dpo` pairs of them, `grpo` the problems (loop/train_data.py).
+trains on: `sft` the selected samples, `dpo` pairs of them (and, with `select.pairs`, of revisions of a
+wrong attempt: loop/correction.py), `grpo` the problems (loop/train_data.py).
 The training step runs in this process or under `accelerate launch` (`launcher`, loop/state.py).
 `bstar` first re-chooses the temperature (and threshold) on a probe subset (loop/control.py). Every
 step writes its file into rounds/NNN/; rerunning on the same run directory skips every step whose
@@ -180,7 +181,7 @@ class Loop:
         """(records the trainer reads, select/* metrics): selected samples, DPO pairs or GRPO problems."""
         method = self.cfg.train.method
         if method == "dpo":
-            return pairs_step(self, index, problems, samples, scores)
+            return pairs_step(self, index, problems, samples, scores, settings)
         if method == "grpo":
             return grpo_step(self, index, problems, samples, scores)
         records = self.select_step(index, problems, samples, scores, settings)
@@ -219,6 +220,11 @@ def check_method(cfg: Config) -> None:
     if method == "dpo" and rule not in ("correct", "majority"):
         raise ConfigError(f"train.method dpo pairs a right with a wrong sample: select.rule must be `correct` "
                           f"(verifier) or `majority` (pseudo-label), got `{rule}`.")
+    if cfg.select.pairs != "answer" and method != "dpo":
+        raise ConfigError(f"select.pairs {cfg.select.pairs} builds DPO pairs: it needs train.method dpo, got {method}.")
+    if cfg.select.pairs != "answer" and rule != "correct":
+        raise ConfigError(f"select.pairs {cfg.select.pairs}: revisions are judged by the verifier, so select.rule "
+                          f"must be `correct`, got `{rule}`.")
     if method != "sft" and cfg.select.rationalize:
         raise ConfigError(f"select.rationalize adds SFT records; it does not apply to train.method {method}.")
     if method == "grpo" and cfg.loop.kind == "bstar":

@@ -1,9 +1,12 @@
 """What a round trains on under `train.method: dpo` and `grpo` (sft uses the selection rule directly).
 
 - dpo: preference pairs of the round's samples (pairs.jsonl: prompt / chosen / rejected plus the
-  ids). With rule `correct` the verifier decides chosen vs rejected; with rule `majority` the
+  ids and `kind`). With rule `correct` the verifier decides chosen vs rejected; with rule `majority` the
   pseudo-label does (label-free): samples agreeing with their problem's majority answer are
   "correct". Problems with no pair (all right, all wrong, or one distinct answer) are counted.
+  `select.pairs: correction | both` adds (or only uses) self-correction pairs: revisions of a wrong
+  attempt, a correct one preferred (loop/correction.py), counted as correction_pairs with the
+  revisions' wrong -> correct rate (revision_w2c).
 - grpo: the round's training problems (train_problems.jsonl); GRPO samples and rewards them itself.
   The round's samples.jsonl still comes from the loop's normal sampling step with the round's
   starting model, so rollout/* metrics mean the same thing for every method; GRPO's own rollouts
@@ -19,6 +22,7 @@ from typing import Any, Sequence
 
 from ..core.records import Problem, Sample, Score, to_dict
 from ..select import build_pairs, select, selection_metrics
+from .correction import Revisions, revise
 
 
 def pseudo_label_scores(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score],
@@ -34,24 +38,48 @@ def pseudo_label_scores(problems: Sequence[Problem], samples: Sequence[Sample], 
     return pseudo, {"label_accuracy": sum(known) / len(known) if known else None, "labelled": len(label_ok)}
 
 
-def pairs_step(loop, index: int, problems, samples, scores) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """pairs.jsonl for round `index` (unless there) and select/* metrics (unprefixed keys)."""
+def pairs_step(loop, index: int, problems, samples, scores,
+               settings: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """pairs.jsonl for round `index` (unless there) and select/* metrics (unprefixed keys).
+
+    `select.pairs` picks the kinds (each pair's `kind`): `answer` pairs of the round's samples,
+    `correction` pairs of revisions of a wrong attempt (loop/correction.py), or both.
+    """
     sel = loop.cfg.select
     verdicts, label = scores, {}
     if sel.rule == "majority":
         verdicts, label = pseudo_label_scores(problems, samples, scores, sel.min_share)
+    revisions = revise(loop, index, problems, samples, scores, settings) if sel.pairs != "answer" else None
     if loop.run.has(index, "pairs.jsonl"):
         pairs = loop.run.read_records(index, "pairs.jsonl")
     else:
-        pairs = build_pairs(problems, samples, verdicts, max_pairs_per_problem=sel.pairs_per_problem,
-                            seed=loop.cfg.seed + index, dedupe=sel.dedupe, with_ids=True)
+        pairs = new_pairs(loop, index, problems, samples, verdicts, revisions)
         loop.run.write_records(index, "pairs.jsonl", pairs)
-    chosen = [{"sample_id": p["chosen_id"]} for p in pairs]
-    metrics = selection_metrics(problems, samples, scores, chosen, n_star=loop.cfg.select.n_star)
+    chosen = [{"sample_id": p["chosen_id"]} for p in pairs if p.get("kind", "answer") == "answer"]
+    metrics: dict[str, Any] = {}  # correction pairs alone choose none of the round's samples: no kept/precision
+    if sel.pairs != "correction":
+        metrics = selection_metrics(problems, samples, scores, chosen, n_star=loop.cfg.select.n_star)
     sampled = {s.problem_id for s in samples}
     metrics.update(label)
     metrics.update(pairs=len(pairs), problems_without_pair=len(sampled - {p["problem_id"] for p in pairs}))
+    if revisions is not None:
+        fixes = [p for p in pairs if p.get("kind") == "correction"]
+        metrics.update(answer_pairs=len(pairs) - len(fixes), correction_pairs=len(fixes),
+                       correction_pairs_restated=sum(p["rejected_id"] == p["revised_id"] for p in fixes),
+                       **revisions.metrics())
     return pairs, metrics
+
+
+def new_pairs(loop, index: int, problems, samples, verdicts, revisions: Revisions | None) -> list[dict[str, Any]]:
+    """The round's pairs of the kinds select.pairs asks for, each with its `kind`."""
+    sel, seed = loop.cfg.select, loop.cfg.seed + index
+    pairs = []
+    if sel.pairs != "correction":
+        pairs += [dict(p, kind="answer") for p in build_pairs(problems, samples, verdicts, sel.pairs_per_problem,
+                                                              seed=seed, dedupe=sel.dedupe, with_ids=True)]
+    if revisions is not None:
+        pairs += revisions.pairs(sel.pairs_per_problem, seed, sel.dedupe)
+    return pairs
 
 
 def grpo_step(loop, index: int, problems, samples, scores) -> tuple[list[dict[str, Any]], dict[str, Any]]:

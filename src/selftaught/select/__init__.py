@@ -9,7 +9,8 @@ Rules (one module each, registered in `SELECTORS` as factories of `Selector` cal
 Every rule takes `dedupe`, `max_per_problem` and `seed`. A rule can also be named as
 "package.module:factory" for a user's own factory with the same shape.
 
-Builders: `to_sft_record` (chat `messages`), `build_pairs` (DPO `prompt/chosen/rejected`);
+Builders: `to_sft_record` (chat `messages`), `build_pairs` (DPO `prompt/chosen/rejected`),
+`build_correction_pairs` (DPO pairs of revisions of a wrong attempt);
 `selection_metrics` measures a selection against the verifier.
 """
 
@@ -25,7 +26,7 @@ from ..core.records import Problem, Sample, Score
 from .common import Selector
 from .correct import make_correct
 from .majority import make_majority
-from .pairs import build_pairs, spread_pairs
+from .pairs import build_correction_pairs, build_pairs, spread_pairs
 from .records import Selected, prompt_messages, to_sft_record
 from .summary import selection_metrics
 from .threshold import make_threshold, sample_value
@@ -89,7 +90,7 @@ def _resolve(rule: str) -> Callable[..., Selector]:
 
 
 __all__ = [
-    "SELECTORS", "Selected", "Selector", "build_pairs", "get_selector", "make_correct",
+    "SELECTORS", "Selected", "Selector", "build_correction_pairs", "build_pairs", "get_selector", "make_correct",
     "make_majority", "make_threshold", "prompt_messages", "sample_value", "select",
     "selection_metrics", "spread_pairs", "to_sft_record",
 ]

@@ -3,6 +3,8 @@
 The DPO / IPO data of iterative RPO (Pang et al. 2024) and self-rewarding loops, as TRL's
 DPOTrainer takes it: `prompt`, `chosen`, `rejected`. Records are conversational by default (prompt
 as chat messages, chosen / rejected as one assistant message each), like the SFT records.
+`build_correction_pairs` makes self-correction pairs (self-correction learning): for a prompt
+that asks to revise a wrong attempt, a correct revision preferred over one still wrong.
 """
 
 from __future__ import annotations
@@ -49,6 +51,50 @@ def build_pairs(problems: Sequence[Problem], samples: Sequence[Sample], scores: 
             pair = _format(g.problem, good[i][0].text, bad[j][0].text, conversational)
             if with_ids:
                 pair.update(problem_id=g.problem.id, chosen_id=good[i][0].id, rejected_id=bad[j][0].id)
+            out.append(pair)
+    return out
+
+
+def build_correction_pairs(problems: Sequence[Problem], attempts: Sequence[Sample], samples: Sequence[Sample],
+                           scores: Sequence[Score], max_pairs_per_problem: int = 1, seed: int = 0,
+                           rejected_verdicts: Sequence[str] = ("incorrect", "unparsed"), dedupe: bool = True,
+                           with_ids: bool = False) -> list[dict[str, Any]]:
+    """Self-correction pairs: a correct revision preferred over one still wrong, per revision prompt.
+
+    `problems[i]` is a revision problem (its prompt asks to correct the wrong first attempt
+    `attempts[i]`); `samples` / `scores` are its revisions and their verdicts. A problem needs a correct
+    revision; when no revision is still wrong, the first attempt itself is the rejected answer (a
+    "revision" that restates the mistake). Pairs are drawn as in `build_pairs`. `with_ids` adds
+    `problem_id` (the original problem's), `chosen_id`, `rejected_id`, `revised_id` (the first attempt)
+    and `kind: correction`.
+
+    >>> from selftaught.core.records import Problem, Sample, Score
+    >>> first = Sample("a", "5", 1)
+    >>> ps = [Problem("a#0+revise", "2+2? You said 5: wrong.", "4")]
+    >>> ss = [Sample("a#0+revise", "4", 1, index=0)]
+    >>> sc = [Score("a#0+revise#0", "4", "correct", 1.0)]
+    >>> pair = build_correction_pairs(ps, [first], ss, sc, with_ids=True)[0]
+    >>> pair["chosen"], pair["rejected"], pair["rejected_id"]  # no wrong revision: the attempt restated
+    ([{'role': 'assistant', 'content': '4'}], [{'role': 'assistant', 'content': '5'}], 'a#0')
+    """
+    if len(problems) != len(attempts):
+        raise DataError(f"build_correction_pairs: {len(problems)} problems but {len(attempts)} first attempts.")
+    if not isinstance(max_pairs_per_problem, int) or max_pairs_per_problem < 1:
+        raise ConfigError(f"build_correction_pairs: `max_pairs_per_problem` must be an integer >= 1, "
+                          f"got {max_pairs_per_problem!r}.")
+    first = {p.id: a for p, a in zip(problems, attempts)}
+    out = []
+    for g in group_by_problem(problems, samples, scores):
+        attempt = first[g.problem.id]
+        good = _unique([(s, sc) for s, sc in zip(g.samples, g.scores) if sc.verdict == "correct"], dedupe)
+        bad = _unique([(s, sc) for s, sc in zip(g.samples, g.scores)
+                       if sc.verdict in rejected_verdicts], dedupe) or [(attempt, None)]
+        rng = random.Random(f"{seed}:{g.problem.id}")
+        for i, j in spread_pairs(len(good), len(bad), max_pairs_per_problem, rng):
+            pair = _format(g.problem, good[i][0].text, bad[j][0].text, True)
+            if with_ids:
+                pair.update(problem_id=attempt.problem_id, chosen_id=good[i][0].id, rejected_id=bad[j][0].id,
+                            revised_id=attempt.id, kind="correction")
             out.append(pair)
     return out
 
