@@ -23,3 +23,16 @@ class EvenLengthTask:
 
 def make_task():
     return EvenLengthTask()
+
+
+class WorkedExampleTask(EvenLengthTask):
+    """EvenLengthTask with a system prompt and one worked example (user, assistant) before the question."""
+
+    def problems(self, split, n, seed, level=None):
+        shot = [{"role": "system", "content": "Be even."}, {"role": "user", "content": "q-1"},
+                {"role": "assistant", "content": "ab"}]
+        return [Problem(p.id, shot + p.prompt, p.answer) for p in super().problems(split, n, seed, level)]
+
+
+def make_worked_example_task():
+    return WorkedExampleTask()

@@ -126,3 +126,19 @@ def test_rationalization_trains_without_the_hint(tiny_path, tmp_path):
     for rec in run.read_records(1, "selected.jsonl"):
         assert "Hint" not in json.dumps(rec["messages"][:-1])
     assert "Hint: the correct answer is 7" in with_hint([{"role": "user", "content": "3+4?"}], "7")[0]["content"]
+
+
+@pytest.mark.parametrize("strip", [False, True])
+def test_strip_few_shot_trains_on_the_question_alone(tiny_path, tmp_path, strip):
+    cfg = config(tiny_path, "loop.rounds=1", "task.callable=loop_task:make_worked_example_task",
+                 f"select.strip_few_shot={str(strip).lower()}")
+    run_loop(cfg, str(tmp_path / "r"))
+    records = RunDir(tmp_path / "r").read_records(1, "selected.jsonl")
+    assert records  # the tiny model solves some: the check below looks at real records
+    for rec in records:
+        roles = [m["role"] for m in rec["messages"]]
+        if strip:
+            assert roles == ["system", "user", "assistant"] and rec["messages"][1]["content"].startswith("q")
+            assert rec["messages"][1]["content"] != "q-1"
+        else:
+            assert roles == ["system", "user", "assistant", "user", "assistant"]

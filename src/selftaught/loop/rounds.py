@@ -15,7 +15,7 @@ file exists.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich.console import Console
@@ -24,7 +24,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Sample, SamplingParams, from_dict
 from ..metrics import round_metrics, wilson_interval
-from ..select import select, selection_metrics, to_sft_record
+from ..select import question_only, select, selection_metrics, to_sft_record
 from .control import choose_settings
 from .exploit import scorer_aurocs
 from .rationalize import rationalize
@@ -194,6 +194,8 @@ class Loop:
         chosen = select(self.cfg.select.rule, problems, samples, scores, **self.rule_options(settings, index))
         if self.cfg.select.rationalize:
             chosen += rationalize(self, index, problems, samples, scores, settings)
+        if self.cfg.select.strip_few_shot:  # STaR: fine-tune on question -> rationale, no worked examples
+            chosen = [replace(c, prompt=question_only(c.prompt)) for c in chosen]
         records = [dict(to_sft_record(c), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule)
                    for c in chosen]
         self.run.write_records(index, "selected.jsonl", records)

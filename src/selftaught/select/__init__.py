@@ -27,7 +27,7 @@ from .common import Selector
 from .correct import make_correct
 from .majority import make_majority
 from .pairs import build_correction_pairs, build_pairs, spread_pairs
-from .records import Selected, prompt_messages, to_sft_record
+from .records import Selected, prompt_messages, question_only, to_sft_record
 from .summary import selection_metrics
 from .threshold import make_threshold, sample_value
 
@@ -92,5 +92,5 @@ def _resolve(rule: str) -> Callable[..., Selector]:
 __all__ = [
     "SELECTORS", "Selected", "Selector", "build_correction_pairs", "build_pairs", "get_selector", "make_correct",
     "make_majority", "make_threshold", "prompt_messages", "sample_value", "select",
-    "selection_metrics", "spread_pairs", "to_sft_record",
+    "question_only", "selection_metrics", "spread_pairs", "to_sft_record",
 ]

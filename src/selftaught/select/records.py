@@ -41,6 +41,21 @@ def prompt_messages(prompt: Prompt) -> list[Message]:
                     f"got {type(prompt).__name__}: {str(prompt)[:80]!r}")
 
 
+def question_only(prompt: Prompt) -> list[Message]:
+    """The prompt without its few-shot worked examples: system messages and the final user turn.
+
+    >>> shots = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "1+1?"},
+    ...          {"role": "assistant", "content": "Answer: 2"}, {"role": "user", "content": "2+2?"}]
+    >>> [m["content"] for m in question_only(shots)]
+    ['Be brief.', '2+2?']
+    """
+    messages = prompt_messages(prompt)
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if not users:
+        raise DataError(f"a prompt without a user turn cannot be reduced to its question: {str(prompt)[:80]!r}")
+    return [m for i, m in enumerate(messages) if m["role"] == "system" or i == users[-1]]
+
+
 def to_sft_record(sel: Selected) -> dict[str, list[Message]]:
     """The chat-format SFT record TRL's SFTTrainer takes: prompt messages + the assistant answer.
 
