@@ -288,3 +288,35 @@ def test_gpu_sampled_logprob_matches_forward():
     outs = FastGenerator(model, tok, max_batch=8).generate_ids(ids, SamplingParams(temperature=1.0, max_new_tokens=12))
     for p, row in zip(ids, outs):
         assert row[0]["logprob"] == pytest.approx(sum(_token_logprobs(model, p, row[0]["tokens"])), abs=1e-3)
+
+
+def _pass_at(gen, prompts, params, n, want):
+    """Per prompt: (pass@1, pass@4) with "correct" = the first word equals `want` (greedy's)."""
+    from selftaught.metrics.passk import pass_at_k
+
+    out = []
+    for row, w in zip(gen.generate(prompts, params, n=n), want):
+        c = sum(s.text.split()[:1] == w for s in row)
+        out.append((pass_at_k(n, c, 1), pass_at_k(n, c, 4)))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def test_sampled_pass_at_k_matches_hf_within_the_interval(llama):
+    """Issue 6: sampled outputs give the same pass@k as hf's sampler, within a 95% interval (paired by prompt)."""
+    model, tok = llama
+    g = torch.Generator().manual_seed(5)
+    prompts = [" ".join(f"w{t}" for t in torch.randint(3, VOCAB, (int(k),), generator=g).tolist())
+               for k in torch.randint(2, 9, (24,), generator=g)]
+    greedy = HFGenerator(model, tok, batch_size=24).generate(prompts, SamplingParams(temperature=0.0, max_new_tokens=2))
+    want = [r[0].text.split()[:1] for r in greedy]
+    params = SamplingParams(temperature=1.0, max_new_tokens=2, seed=11)
+    hf = _pass_at(HFGenerator(model, tok, batch_size=64), prompts, params, 32, want)
+    fast = _pass_at(FastGenerator(model, tok, max_batch=128), prompts, params, 32, want)
+    diff = fast - hf  # [prompt, (pass@1, pass@4)]
+    half_width = 1.96 * diff.std(0) / len(prompts) ** 0.5
+    assert 0.1 < hf[:, 0].mean() < 0.9  # a pass rate with room to differ
+    assert torch.all(diff.mean(0).abs() <= half_width + 1e-9), (hf.mean(0), fast.mean(0), half_width)
+    # and the check has power: a colder sampler (T=0.5) is told apart from hf's T=1 on the same prompts
+    cold = _pass_at(FastGenerator(model, tok, max_batch=128), prompts, SamplingParams(temperature=0.5,
+                                                                                    max_new_tokens=2, seed=11), 32, want)
+    assert (cold - hf)[:, 0].mean() > 1.96 * (cold - hf)[:, 0].std() / len(prompts) ** 0.5
