@@ -108,6 +108,16 @@ class TrainConfig(_Section):
     gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass: less "
                                          "memory, about 30% more compute (worth it for large models on a GPU).")
     max_length: int = Field(512, ge=8, description="Longest training sequence in tokens (prompt + completion).")
+    padding_free: bool | None = Field(
+        None, description="sft: concatenate a batch's records into one row without padding (TRL's padding_free; "
+        "position_ids restart at each record, so no record attends to another and the loss is the padded batch's). "
+        "None: on when the model's attention is a flash-attention kernel, which skips padding; off with sdpa/eager, "
+        "whose mask then spans the whole row (correct, but slower on a GPU).")
+    packing: bool = Field(False, description="sft: pack several records into each row of max_length tokens (TRL's "
+                          "bfd packing, padding-free). Fewer, fuller steps: batch_size then counts rows, not records, "
+                          "so the number of optimizer steps and the loss curve change.")
+    bf16: bool | None = Field(None, description="bf16 mixed precision (float32 weights, bf16 autocast), every "
+                              "method. None: on a GPU that supports it, off on the CPU (TRL's default is on everywhere).")
     lora: LoraConfig = Field(default_factory=LoraConfig, description="PEFT LoRA settings.")
     report_to: Literal["none", "tensorboard", "wandb"] = Field(
         "none", description="Tracker for the trainers' step logs and the loop's per-round metrics (tensorboard "

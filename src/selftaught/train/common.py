@@ -53,6 +53,13 @@ def lora_config(cfg: TrainConfig):
                       target_modules=lc.target_modules, task_type="CAUSAL_LM")
 
 
+def use_bf16(cfg: TrainConfig, device: str) -> bool:
+    """bf16 mixed precision: `train.bf16`, or (None) on a GPU that supports it; weights stay float32."""
+    if cfg.bf16 is not None:
+        return cfg.bf16
+    return device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
 def common_args(cfg: TrainConfig, device: str, seed: int, output_dir: str) -> dict[str, Any]:
     """TrainingArguments every method uses (TRL's SFTConfig / DPOConfig / GRPOConfig take them all)."""
     on_gpu = device.startswith("cuda")
@@ -70,7 +77,7 @@ def common_args(cfg: TrainConfig, device: str, seed: int, output_dir: str) -> di
         seed=seed,
         data_seed=seed,
         use_cpu=not on_gpu,
-        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        bf16=use_bf16(cfg, device),
         disable_tqdm=True,
         dataloader_num_workers=0,
         # TRL turns it on by default; it trades ~30% more compute for memory a small model does not need.
