@@ -149,3 +149,29 @@ def test_config_keys_validate(tmp_path):
     with pytest.raises(ConfigError, match="Did you mean `train.padding_free`"):
         load_config(p, ["train.paddingfree=true"])
     assert TrainConfig().padding_free is None and TrainConfig().packing is False and TrainConfig().bf16 is None
+
+
+def test_cpu_loss_scores_labelled_positions_only_with_the_same_losses(tmp_path, monkeypatch):
+    """On a CPU TRL projects every position through the LM head; selftaught only the labelled ones.
+
+    Records the rows TRL's chunked log-prob function receives, then trains once more with the plain
+    SFTTrainer behaviour (the predicate left alone) and compares losses and weights."""
+    from types import SimpleNamespace
+
+    import trl.trainer.utils as trl_utils
+
+    import selftaught.train.sft as sft
+
+    rows = []
+    real = trl_utils._ChunkedLogProbFunction
+    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", SimpleNamespace(
+        apply=lambda hidden, *a: rows.append(hidden.shape[0]) or real.apply(hidden, *a)))
+    compact, w_compact, _ = train_losses("sdpa", tmp_path)
+    scored_compact = list(rows)
+    rows.clear()
+    monkeypatch.setattr(sft, "labelled_positions_only", lambda: __import__("contextlib").nullcontext())
+    full, w_full, _ = train_losses("sdpa", tmp_path)  # TRL's own CPU path: every position of every row
+    assert len(scored_compact) == len(rows) == 6
+    assert all(c < f for c, f in zip(scored_compact, rows))  # the same batches, fewer positions scored
+    assert compact == pytest.approx(full, rel=1e-5, abs=1e-6)
+    assert max_weight_diff(w_compact, w_full) < 1e-5
