@@ -161,15 +161,31 @@ def finish(trainer, tokenizer, cfg: TrainConfig, save_dir: str | Path | None, ba
 
 
 def _save_distributed(trainer, tokenizer, cfg: TrainConfig, save_dir: Path, base_path: str | None) -> None:
+    from accelerate.utils import DistributedType
+
     acc = trainer.accelerator
     staging = save_dir.with_name(save_dir.name + ".trainer")
+    if acc.is_main_process and staging.exists():
+        shutil.rmtree(staging)  # left by an earlier failed attempt
+    acc.wait_for_everyone()
+    if acc.distributed_type == DistributedType.FSDP:
+        # The Trainer saves FSDP weights only with a full state dict (FSDP2's default is sharded: it
+        # would save nothing); a round's checkpoint is a plain model folder, so gather it here.
+        plugin = acc.state.fsdp_plugin
+        plugin.state_dict_config = plugin.optim_state_dict_config = None
+        plugin.set_state_dict_type("FULL_STATE_DICT")
     trainer.save_model(str(staging))  # collective: gathers ZeRO-3 / FSDP shards; the main process writes
     acc.wait_for_everyone()
     if acc.is_main_process:
+        if not any(p.suffix == ".safetensors" or p.name.endswith("model.bin") for p in staging.glob("*")):
+            raise RuntimeError(
+                f"the trainer saved no model weights to {staging} ({acc.distributed_type.value}); with DeepSpeed "
+                f"ZeRO-3 set zero3_save_16bit_model: true in the accelerate config")
         if cfg.lora.enabled:
             if base_path is None:
                 raise ValueError("merging a LoRA adapter saved by several processes needs the base model path")
-            merge_adapter(base_path, staging, tokenizer, save_dir)
+            with _no_zero3_loading():
+                merge_adapter(base_path, staging, tokenizer, save_dir)
         else:
             tokenizer.save_pretrained(staging)
             (staging / "training_args.bin").unlink(missing_ok=True)
@@ -178,6 +194,20 @@ def _save_distributed(trainer, tokenizer, cfg: TrainConfig, save_dir: Path, base
             os.replace(staging, save_dir)
         shutil.rmtree(staging, ignore_errors=True)
     acc.wait_for_everyone()
+
+
+@contextmanager
+def _no_zero3_loading() -> Iterator[None]:
+    """Under DeepSpeed ZeRO-3 `from_pretrained` partitions a model across the processes as it loads it
+    (a collective): the main process merging LoRA alone would wait for the others forever."""
+    from transformers.integrations import deepspeed as hf_deepspeed
+
+    ref = hf_deepspeed._hf_deepspeed_config_weak_ref
+    hf_deepspeed.unset_hf_deepspeed_config()
+    try:
+        yield
+    finally:
+        hf_deepspeed._hf_deepspeed_config_weak_ref = ref
 
 
 def merge_adapter(base_path: str, adapter_dir: str | Path, tokenizer, save_dir: str | Path) -> None:

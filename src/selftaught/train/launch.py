@@ -88,10 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     records = read_jsonl(args.records)
     _, result = train_round(cfg, model, tokenizer, records, device, args.seed, args.out, task=task,
                             ref_model=ref_model, log_dir=args.log_dir, base_path=args.model)
+    kind = state.distributed_type.value  # the trainer's: FSDP, DEEPSPEED, MULTI_GPU, MULTI_CPU (gloo)
+    if state.is_main_process and os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and kind != "FSDP":
+        print(f"warning: the accelerate config asks for FSDP, but accelerate trained with {kind} (it runs "
+              f"an FSDP config on the CPU as plain data parallel)", file=sys.stderr)
     if state.is_main_process and args.metrics:
         metrics: dict[str, Any] = result.metrics()
         metrics["train/loss_curve"] = result.losses
         metrics["train/processes"] = state.num_processes
+        metrics["train/distributed_type"] = kind
         write_json(args.metrics, metrics)
     state.wait_for_everyone()
     return 0
