@@ -37,3 +37,18 @@ def test_unknown_backend_lists_known_ones():
     cfg = Config().model_copy(update={"backend": "nope"})
     with pytest.raises(SelftaughtError, match="unknown backend 'nope'; known: .*hf"):
         build_generator(cfg)
+
+
+def test_fast_backend_takes_the_attention_from_the_recipe(tiny_model_and_tokenizer, monkeypatch):
+    from selftaught.models import fast_kernels
+    from selftaught.models.fast import FastGenerator
+
+    model, tok = tiny_model_and_tokenizer
+    gen = build_generator(Config(backend="fast", sampling={"batch_size": 5}), model=model, tokenizer=tok)
+    assert isinstance(gen, FastGenerator) and gen.attention == "sdpa" and gen.max_batch == 5
+    cfg = Config(backend="fast", fast_attention="triton")
+    monkeypatch.setattr(fast_kernels, "triton", None)  # a machine without Triton: a clear error, not a crash later
+    with pytest.raises(SelftaughtError, match="fast_attention: triton needs"):
+        build_generator(cfg, model=model, tokenizer=tok)
+    monkeypatch.setattr(fast_kernels, "triton", object())  # with Triton the generator is built with it
+    assert build_generator(cfg, model=model, tokenizer=tok).attention == "triton"

@@ -26,11 +26,15 @@ def _hf_backend(cfg: Config, model: Any = None, tokenizer: Any = None) -> Genera
 
 
 def _fast_backend(cfg: Config, model: Any = None, tokenizer: Any = None) -> Generator:
+    from . import fast_kernels
     from .fast import FastGenerator
 
+    if cfg.fast_attention == "triton" and fast_kernels.triton is None:
+        raise SelftaughtError("fast_attention: triton needs the `triton` package (it comes with torch's CUDA "
+                              "wheels); use fast_attention: sdpa on this machine.")
     if model is None or tokenizer is None:
         model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
-    return FastGenerator(model, tokenizer, max_batch=cfg.sampling.batch_size)
+    return FastGenerator(model, tokenizer, max_batch=cfg.sampling.batch_size, attention=cfg.fast_attention)
 
 
 BACKENDS: dict[str, Union[BackendFactory, str]] = {

@@ -73,8 +73,9 @@ class FastGenerator:
     `max_batch` is the number of cache slots (sequences decoded together); `max_len` the cache length
     in tokens (prompt + completion; None sizes it to each call's need); `cuda_graphs` defaults to on
     for CUDA devices; `stop_on_eos=False` always generates `max_new_tokens` (for benchmarks);
-    `attention="triton"` swaps SDPA for `fast_kernels.decode_attention` in decode steps (GPU; correct
-    in Triton's interpreter, not yet timed on a GPU, hence not the default). `share_prefix` (None: on a
+    `attention="triton"` swaps SDPA for `fast_kernels.decode_attention` in decode steps (CUDA GPU;
+    recipe key `fast_attention`; faster at large batches and the same greedy agreement with hf on the
+    default task, see BENCHMARKS.md; opt-in until a full loop has run with it). `share_prefix` (None: on a
     CPU with SDPA) prefills the prompts' common prefix once and reads it once per step (SDPA only).
     """
 
