@@ -82,3 +82,20 @@ def tiny_model_and_tokenizer():
 def tiny_model_dir(tmp_path):
     """A folder holding a saved tiny Llama and tokenizer."""
     return make_tiny_llama(tmp_path / "tiny-llama")
+
+
+@pytest.fixture(scope="module")
+def tiny_path(tmp_path_factory):
+    """A tiny random Llama saved once per test module (for code that loads models by path)."""
+    return make_tiny_llama(tmp_path_factory.mktemp("tiny"))
+
+
+def loop_config(tiny_path, *sets: str):
+    """A loop config on the tiny model and loop_task's even-length task, small and fast; `sets` override."""
+    from selftaught.core.config import load_config
+
+    return load_config(None, [
+        "task.callable=loop_task:make_task", f"model={tiny_path}", "device=cpu", "task.n_train=6",
+        "task.n_eval=4", "sampling.n=3", "sampling.max_new_tokens=6", "eval.max_new_tokens=6",
+        "sampling.temperature=1.0", "train.epochs=1", "train.batch_size=4", "train.learning_rate=1e-3",
+        "loop.rounds=2", *sets])

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from conftest import make_tiny_llama
-from selftaught.core.config import load_config
+from conftest import loop_config
 from selftaught.core.errors import SelftaughtError
 from selftaught.loop import rounds as rounds_mod
 from selftaught.loop.control import best_point
@@ -14,17 +13,8 @@ from selftaught.loop.rounds import run_loop
 from selftaught.loop.rundir import RunDir
 
 
-@pytest.fixture(scope="module")
-def tiny_path(tmp_path_factory):
-    return make_tiny_llama(tmp_path_factory.mktemp("tiny"))
-
-
 def config(tiny_path, *extra):
-    return load_config(None, [
-        "task.callable=loop_task:make_task", f"model={tiny_path}", "device=cpu", "task.n_train=6",
-        "task.n_eval=4", "sampling.n=3", "sampling.max_new_tokens=6", "eval.max_new_tokens=6",
-        "sampling.temperature=1.0", "train.epochs=1", "train.batch_size=4", "train.learning_rate=1e-3",
-        "loop.rounds=2", *extra])
+    return loop_config(tiny_path, *extra)
 
 
 def test_rounds_write_every_file(tiny_path, tmp_path):

@@ -9,8 +9,7 @@ import os
 
 import pytest
 
-from conftest import make_tiny_llama
-from selftaught.core.config import load_config
+from conftest import loop_config
 from selftaught.core.errors import ConfigError
 from selftaught.core.records import Problem, Sample, Score
 from selftaught.inference.self_refine import CORRECTION_PROMPT, VERIFIER_CRITIQUE_PROMPT
@@ -110,17 +109,8 @@ def test_revision_metrics():
 
 # --- the loop -------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def tiny_path(tmp_path_factory):
-    return make_tiny_llama(tmp_path_factory.mktemp("tiny"))
-
-
 def config(tiny_path, *extra):
-    return load_config(None, [
-        "task.callable=loop_task:make_task", f"model={tiny_path}", "device=cpu", "task.n_train=6",
-        "task.n_eval=4", "sampling.n=4", "sampling.max_new_tokens=6", "eval.max_new_tokens=6",
-        "sampling.temperature=1.0", "train.epochs=1", "train.batch_size=4", "train.learning_rate=1e-3",
-        "train.method=dpo", "loop.rounds=1", *extra])
+    return loop_config(tiny_path, "sampling.n=4", "train.method=dpo", "loop.rounds=1", *extra)
 
 
 def _check_correction_pairs(run: RunDir, index: int, pairs: list[dict]) -> None:

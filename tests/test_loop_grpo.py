@@ -5,24 +5,14 @@ import json
 
 import pytest
 
-from conftest import make_tiny_llama
-from selftaught.core.config import load_config
+from conftest import loop_config
 from selftaught.core.errors import ConfigError
 from selftaught.loop.rounds import run_loop
 from selftaught.loop.rundir import RunDir
 
 
-@pytest.fixture(scope="module")
-def tiny_path(tmp_path_factory):
-    return make_tiny_llama(tmp_path_factory.mktemp("tiny"))
-
-
 def config(tiny_path, *extra):
-    return load_config(None, [
-        "task.callable=loop_task:make_task", f"model={tiny_path}", "device=cpu", "task.n_train=4",
-        "task.n_eval=4", "sampling.n=2", "sampling.max_new_tokens=5", "eval.max_new_tokens=5",
-        "sampling.temperature=1.0", "train.epochs=1", "train.batch_size=4", "train.learning_rate=1e-3",
-        "train.method=grpo", "loop.rounds=2", *extra])
+    return loop_config(tiny_path, "task.n_train=4", "sampling.n=2", "sampling.max_new_tokens=5", "eval.max_new_tokens=5", "train.method=grpo", *extra)
 
 
 def test_grpo_rounds_train_on_the_problems_and_report_per_round(tiny_path, tmp_path):
