@@ -35,7 +35,7 @@ from rich.console import Console
 from selftaught.cli.main import quiet_libraries
 from selftaught.core.config import load_config
 from selftaught.loop.rounds import run_loop
-from selftaught.train import sft
+from selftaught.train import common
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "default.yaml"
 
@@ -65,7 +65,7 @@ def run_variant(args, variant: str, console: Console) -> dict:
     start = time.time()
     with ExitStack() as stack:
         if variant == "plain":  # TRL's own CPU loss: every position scored
-            stack.enter_context(patch.object(sft, "labelled_positions_only", nullcontext))
+            stack.enter_context(patch.object(common, "labelled_positions_only", nullcontext))
         rows = run_loop(cfg, str(Path(args.out) / variant), fresh=True, console=console)
     r0, r1 = rows[0], rows[1]
     return {

@@ -61,3 +61,33 @@ def test_pairs_need_the_three_fields(tiny_model_and_tokenizer):
     model, tok = tiny_model_and_tokenizer
     with pytest.raises(ValueError, match="rejected"):
         train_dpo(model, tok, [{"prompt": "q", "chosen": "a"}], cfg(), "cpu", 0)
+
+
+def test_cpu_scores_completion_positions_only_with_the_same_losses(monkeypatch):
+    """On a CPU the fused LM head sees only the labelled (completion) rows, as TRL does on a GPU; same losses."""
+    from contextlib import nullcontext
+    from types import SimpleNamespace
+
+    import trl.trainer.utils as trl_utils
+
+    import selftaught.train.dpo as dpo
+    from conftest import tiny_model_and_tokenizer_pair
+
+    rows = []
+    real = trl_utils._ChunkedLogProbFunction
+    monkeypatch.setattr(trl_utils, "_ChunkedLogProbFunction", SimpleNamespace(
+        apply=lambda hidden, *a: rows.append(hidden.shape[0]) or real.apply(hidden, *a)))
+
+    def run():
+        model, tok = tiny_model_and_tokenizer_pair(0)
+        rows.clear()
+        _, result = train_dpo(model, tok, PAIRS, cfg(), "cpu", 0)
+        return result.losses, list(rows), {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    compact, scored_compact, w_compact = run()
+    monkeypatch.setattr(dpo, "labelled_positions_only", nullcontext)  # TRL's own CPU path
+    full, scored_full, w_full = run()
+    assert len(scored_compact) == len(scored_full) > 0
+    assert all(c < f for c, f in zip(scored_compact, scored_full))
+    assert compact == pytest.approx(full, rel=1e-5, abs=1e-6)
+    assert max((w_compact[k] - w_full[k]).abs().max().item() for k in w_full) < 1e-5

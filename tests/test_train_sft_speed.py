@@ -7,6 +7,7 @@ that the comparison then fails, so the equality tests can fail.
 """
 
 import random
+from contextlib import nullcontext
 
 import pytest
 import torch
@@ -160,7 +161,7 @@ def test_cpu_loss_scores_labelled_positions_only_with_the_same_losses(tmp_path, 
 
     import trl.trainer.utils as trl_utils
 
-    import selftaught.train.sft as sft
+    import selftaught.train.common as common
 
     rows = []
     real = trl_utils._ChunkedLogProbFunction
@@ -169,7 +170,7 @@ def test_cpu_loss_scores_labelled_positions_only_with_the_same_losses(tmp_path, 
     compact, w_compact, _ = train_losses("sdpa", tmp_path)
     scored_compact = list(rows)
     rows.clear()
-    monkeypatch.setattr(sft, "labelled_positions_only", lambda: __import__("contextlib").nullcontext())
+    monkeypatch.setattr(common, "labelled_positions_only", nullcontext)
     full, w_full, _ = train_losses("sdpa", tmp_path)  # TRL's own CPU path: every position of every row
     assert len(scored_compact) == len(rows) == 6
     assert all(c < f for c, f in zip(scored_compact, rows))  # the same batches, fewer positions scored

@@ -102,6 +102,33 @@ def tracker_dir(cfg: TrainConfig, log_dir: str | Path | None) -> Iterator[None]:
             os.environ["TENSORBOARD_LOGGING_DIR"] = old
 
 
+@contextmanager
+def labelled_positions_only() -> Iterator[None]:
+    """Make TRL's fused LM head score only the positions with a label on every device.
+
+    TRL (1.16) projects only the labelled positions through the LM head on Triton devices, but every
+    position elsewhere, to keep tile shapes static for graph compilers (Neuron). On an eager CPU that
+    is wasted work: with completion-only loss most positions are prompt, and the 49k-vocab head over
+    all of them made a default-recipe SFT step ~1.4x slower, with identical losses (tests). DPO and GRPO
+    use the same fused head. TRL has no option for it, so this swaps the private predicate that decides
+    it while a loss is computed (the same path TRL takes on a GPU).
+    """
+    try:
+        import trl.trainer.utils as trl_utils
+    except ImportError:  # pragma: no cover - TRL is a dependency
+        yield
+        return
+    original = getattr(trl_utils, "_use_triton", None)
+    if original is None:  # another TRL version: leave it alone
+        yield
+        return
+    trl_utils._use_triton = lambda device: device.type == "cpu" or original(device)
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = original
+
+
 def quiet_trainer(trainer) -> None:
     """Log lines go to metrics.json / train.json, not stdout."""
     from transformers import PrinterCallback

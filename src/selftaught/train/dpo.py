@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import TrainConfig
-from .common import common_args, finish, lora_config, quiet_trainer, result_of, tracker_dir
+from .common import common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir
 
 PAIR_FIELDS = ("prompt", "chosen", "rejected")
 # Logged by DPOTrainer -> averaged over the round's steps into these metric names.
@@ -63,7 +63,8 @@ def train_dpo(model, tokenizer, pairs: list[dict[str, Any]], cfg: TrainConfig, d
             peft_config=lora_config(cfg) if cfg.lora.enabled else None,
         )
         quiet_trainer(trainer)
-        out = trainer.train()
+        with labelled_positions_only():  # on a CPU too, as TRL does on a GPU
+            out = trainer.train()
     result = result_of(trainer, out, start, DPO_KEYS)
     result.extra["train/pairs"] = len(pairs)
     return finish(trainer, tokenizer, cfg, save_dir, base_path), result

@@ -27,7 +27,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError
 from ..core.records import Problem
 from ..select.records import prompt_messages
-from .common import common_args, finish, lora_config, quiet_trainer, result_of, tracker_dir
+from .common import common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir
 from .rewards import build_rewards
 
 # Logged by GRPOTrainer -> averaged over the round's steps into these metric names.
@@ -117,7 +117,8 @@ def train_grpo(model, tokenizer, problems: Sequence[Problem], task, cfg: Config,
         if certainty is not None:
             certainty.model = trainer.model
         quiet_trainer(trainer)
-        out = trainer.train()
+        with labelled_positions_only():  # on a CPU too, as TRL does on a GPU
+            out = trainer.train()
     result = result_of(trainer, out, start, GRPO_KEYS)
     result.extra.update({"train/groups": trainer.groups_seen, "train/zero_variance_groups": trainer.groups_dropped,
                          "train/zero_variance_filter": cfg.train.zero_variance_filter})

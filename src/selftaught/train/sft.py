@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..core.config import TrainConfig
+from . import common
 from .common import TrainResult, common_args, finish, lora_config, quiet_trainer, result_of, save_model, tracker_dir
 
 __all__ = ["TrainResult", "lora_config", "save_model", "sft_args", "sft_trainer", "train_sft", "use_padding_free"]
@@ -68,32 +68,6 @@ def sft_args(cfg: TrainConfig, device: str, seed: int, output_dir: str, attn_imp
                      include_num_input_tokens_seen="no" if padding_free or cfg.packing else "non_padding")
 
 
-@contextmanager
-def labelled_positions_only() -> Iterator[None]:
-    """Make TRL's fused LM head score only the positions with a label on every device.
-
-    TRL (1.16) projects only the labelled positions through the LM head on Triton devices, but every
-    position elsewhere, to keep tile shapes static for graph compilers (Neuron). On an eager CPU that
-    is wasted work: with completion-only loss most positions are prompt, and the 49k-vocab head over
-    all of them made a default-recipe SFT step ~1.4x slower, with identical losses (tests). TRL has no
-    option for it, so this swaps the private predicate that decides it while a loss is computed.
-    """
-    try:
-        import trl.trainer.utils as trl_utils
-    except ImportError:  # pragma: no cover - TRL is a dependency
-        yield
-        return
-    original = getattr(trl_utils, "_use_triton", None)
-    if original is None:  # another TRL version: leave it alone
-        yield
-        return
-    trl_utils._use_triton = lambda device: device.type == "cpu" or original(device)
-    try:
-        yield
-    finally:
-        trl_utils._use_triton = original
-
-
 def _trainer_class():
     from trl import SFTTrainer
 
@@ -101,7 +75,7 @@ def _trainer_class():
         """SFTTrainer whose loss scores labelled positions only, on a CPU too (`labelled_positions_only`)."""
 
         def compute_loss(self, *args, **kwargs):
-            with labelled_positions_only():
+            with common.labelled_positions_only():
                 return super().compute_loss(*args, **kwargs)
 
     return CompactSFTTrainer
