@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-GYM_OPTIONS = {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 2, "operators": ["+", "-"]}
+RECIPE = ROOT / "recipes" / "default.yaml"
 
 
 def parse_args(argv=None):
@@ -77,14 +77,12 @@ def make_records(n: int, few_shot: str, seed: int) -> list[dict]:
     lo, _, hi = few_shot.partition("-")
     shots = list(range(int(lo), int(hi or lo) + 1))
     rng = random.Random(seed)
-    try:
-        from selftaught.tasks import ReasoningGymTask
+    from selftaught.core.config import load_config
+    from selftaught.tasks import ReasoningGymTask
 
-        per_k = {k: ReasoningGymTask("basic_arithmetic", GYM_OPTIONS, k, None).problems("train", n, seed + k)
-                 for k in shots}
-        prompts = [per_k[rng.choice(shots)][i].prompt for i in range(n)]
-    except ImportError:  # no reasoning-gym: prompts of the same form, built here
-        prompts = [_synthetic_prompt(rng, rng.choice(shots)) for _ in range(n)]
+    options = load_config(RECIPE, []).task.options  # the default recipe's task
+    per_k = {k: ReasoningGymTask("basic_arithmetic", options, k, None).problems("train", n, seed + k) for k in shots}
+    prompts = [per_k[rng.choice(shots)][i].prompt for i in range(n)]
     records = []
     for prompt in prompts:
         question = prompt[-1]["content"]
@@ -98,21 +96,6 @@ def make_records(n: int, few_shot: str, seed: int) -> list[dict]:
         completion = steps.format(e=expr, v=value) + f"\nAnswer: {value}"
         records.append({"prompt": prompt, "completion": [{"role": "assistant", "content": completion}]})
     return records
-
-
-def _synthetic_prompt(rng: random.Random, shots: int) -> list[dict]:
-    def q():
-        a, b = rng.randint(-99, 99), rng.randint(-99, 99)
-        op = rng.choice("+-")
-        return f"{a} {op} {b}", a + b if op == "+" else a - b
-
-    msgs = [{"role": "system", "content": "Solve the problem step by step, briefly, and finish with a final line: "
-             "Answer: <answer>"}]
-    for _ in range(shots):
-        e, v = q()
-        msgs += [{"role": "user", "content": f"Calculate {e}."},
-                 {"role": "assistant", "content": f"{e} = {v}\nAnswer: {v}"}]
-    return msgs + [{"role": "user", "content": f"Calculate {q()[0]}."}]
 
 
 # ---------------------------------------------------------------- models
@@ -129,9 +112,9 @@ def tiny_llama_config(vocab: int):
 def smollm2_135m_config(vocab: int):
     from transformers import LlamaConfig
 
-    return LlamaConfig(vocab_size=vocab, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
-                       num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192,
-                       rope_theta=100000.0, rms_norm_eps=1e-5, tie_word_embeddings=True)
+    from rollout import SMOLLM2_135M  # the shape benchmarks/rollout.py uses
+
+    return LlamaConfig(**{**SMOLLM2_135M, "vocab_size": vocab})
 
 
 class Weights:

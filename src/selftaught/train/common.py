@@ -113,11 +113,8 @@ def labelled_positions_only() -> Iterator[None]:
     use the same fused head. TRL has no option for it, so this swaps the private predicate that decides
     it while a loss is computed (the same path TRL takes on a GPU).
     """
-    try:
-        import trl.trainer.utils as trl_utils
-    except ImportError:  # pragma: no cover - TRL is a dependency
-        yield
-        return
+    import trl.trainer.utils as trl_utils
+
     original = getattr(trl_utils, "_use_triton", None)
     if original is None:  # another TRL version: leave it alone
         yield

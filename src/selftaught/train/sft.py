@@ -16,6 +16,7 @@ trains in float32. `benchmarks/sft.py` measures these settings against TRL's def
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -68,6 +69,7 @@ def sft_args(cfg: TrainConfig, device: str, seed: int, output_dir: str, attn_imp
                      include_num_input_tokens_seen="no" if padding_free or cfg.packing else "non_padding")
 
 
+@functools.cache
 def _trainer_class():
     from trl import SFTTrainer
 
@@ -86,13 +88,11 @@ def sft_trainer(model, tokenizer, records: list[dict[str, Any]], cfg: TrainConfi
     """The SFTTrainer `train_sft` trains with (records tokenised, truncated to `train.max_length`)."""
     import datasets
 
-    SFTTrainer = _trainer_class()
-
     if not records:
         raise ValueError("train_sft needs at least one record")
     datasets.disable_progress_bars()  # the loop shows its own progress
     args = sft_args(cfg, device, seed, output_dir, getattr(model.config, "_attn_implementation", None))
-    trainer = SFTTrainer(
+    trainer = _trainer_class()(
         model=model,
         args=args,
         train_dataset=datasets.Dataset.from_list(records),
