@@ -109,7 +109,7 @@ def labelled_positions_only() -> Iterator[None]:
     TRL (1.16) projects only the labelled positions through the LM head on Triton devices, but every
     position elsewhere, to keep tile shapes static for graph compilers (Neuron). On an eager CPU that
     is wasted work: with completion-only loss most positions are prompt, and the 49k-vocab head over
-    all of them made a default-recipe SFT step ~1.4x slower, with identical losses (tests). DPO and GRPO
+    all of them is thrown away; losses are identical either way (tests). DPO and GRPO
     use the same fused head. TRL has no option for it, so this swaps the private predicate that decides
     it while a loss is computed (the same path TRL takes on a GPU).
     """
