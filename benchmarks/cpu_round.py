@@ -5,7 +5,9 @@ Variants (`--variants`, run in this order, each in its own fresh run directory t
               few-shot prompt (select.strip_few_shot false), TRL's SFTTrainer loss as TRL computes it
               on a CPU (every position through the LM head: selftaught's `labelled_positions_only` off);
   hf          recipes/default.yaml as shipped but with backend hf;
-  selftaught  recipes/default.yaml as shipped (its backend, strip_few_shot and the compact loss).
+  selftaught  recipes/default.yaml as shipped (its backend, strip_few_shot and the compact loss; on a CPU
+              with native bf16 matmuls the training attempts sample with bf16 matmuls);
+  fp32        as selftaught, but sampling in float32 throughout (sampling.matmul_dtype=model).
 Each runs recipes/default.yaml for one round with the same seeds and thread count: round 0
 evaluates the base model (greedy, n_eval held-out problems); round 1 samples n_train x 4 attempts at T=0.7 with that model, keeps the correct ones, trains on them
 (SFT; TRL's SFTTrainer for every variant) and evaluates the trained model. Times come from the rounds'
@@ -35,6 +37,7 @@ from rich.console import Console
 from selftaught.cli.main import quiet_libraries
 from selftaught.core.config import load_config
 from selftaught.loop.rounds import run_loop
+from selftaught.models.fast import cpu_has_bf16_matmul
 from selftaught.train import common
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "default.yaml"
@@ -44,13 +47,14 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--small", action="store_true", help="32 training problems x 4, 32 held out")
     p.add_argument("--threads", type=int, default=1, help="torch threads for every variant")
-    p.add_argument("--variants", default="plain,selftaught", help="comma-separated: plain, hf, selftaught")
+    p.add_argument("--variants", default="plain,selftaught", help="comma-separated: plain, hf, selftaught, fp32")
     p.add_argument("--out", default="runs/bench-cpu-round")
     p.add_argument("--set", action="append", default=[], help="extra recipe override, as `selftaught run --set`")
     return p.parse_args(argv)
 
 
-VARIANTS = {"plain": ["backend=hf", "select.strip_few_shot=false"], "hf": ["backend=hf"], "selftaught": []}
+VARIANTS = {"plain": ["backend=hf", "select.strip_few_shot=false"], "hf": ["backend=hf"], "selftaught": [],
+            "fp32": ["sampling.matmul_dtype=model"]}
 
 
 def overrides(args, variant: str) -> list[str]:
@@ -70,6 +74,7 @@ def run_variant(args, variant: str, console: Console) -> dict:
     r0, r1 = rows[0], rows[1]
     return {
         "variant": variant, "backend": cfg.backend, "strip_few_shot": cfg.select.strip_few_shot,
+        "sampling_matmul": cfg.sampling.matmul_dtype, "cpu_bf16_matmul": cpu_has_bf16_matmul(),
         "wall": round(time.time() - start, 1), "load_after": os.getloadavg()[0],
         "sample": r1["time/sample"], "eval0": r0["time/eval"], "eval1": r1["time/eval"],
         "train": r1.get("train/seconds") or 0.0, "round": r1["time/round"],
@@ -110,7 +115,8 @@ def main(argv=None) -> None:
         results.append(run_variant(args, variant, console))
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "results.json").write_text(json.dumps(results, indent=1))
-    console.print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {args.threads} torch thread(s); "
+    console.print(f"machine: {platform.node()}, {os.cpu_count()} CPUs (native bf16 matmul: {cpu_has_bf16_matmul()}), "
+                  f"{args.threads} torch thread(s); "
                   f"load average {load_before:.1f} before, {results[-1]['load_after']:.1f} after")
     console.print(table(results), soft_wrap=True)
 

@@ -57,7 +57,7 @@ def probe_grid(loop: "Loop", index: int) -> list[dict[str, Any]]:
     cfg = loop.cfg
     problems = loop.train_problems(index)[: cfg.control.probe_size]
     thresholds = (cfg.control.thresholds or [cfg.select.threshold]) if cfg.select.rule == "threshold" else [None]
-    generator = loop.state.generator(index - 1)
+    generator = loop.state.generator(index - 1, matmul_dtype=cfg.sampling.matmul_dtype)
     grid = []
     for t_i, temperature in enumerate(cfg.control.temperatures):
         loop.console.print(f"control: {len(problems)} probe problems x {cfg.sampling.n} at T={temperature:g}")

@@ -162,9 +162,11 @@ class Loop:
         if self.run.has(index, samples_file):
             samples = [from_dict(Sample, d) for d in self.run.read_records(index, samples_file)]
         else:
-            self.console.print(f"{label}: {len(problems)} problems x {n} (T={params.temperature:g})")
-            batch = self.cfg.eval.batch_size if params.greedy else self.cfg.sampling.batch_size
-            generator = self.state.generator(model_round, batch)
+            section = self.cfg.eval if params.greedy else self.cfg.sampling
+            generator = self.state.generator(model_round, section.batch_size, section.matmul_dtype)
+            narrow = getattr(generator, "matmul_dtype", None)
+            note = f", {str(narrow).removeprefix('torch.')} matmuls" if narrow is not None else ""
+            self.console.print(f"{label}: {len(problems)} problems x {n} (T={params.temperature:g}{note})")
             groups = generator.generate([p.prompt for p in problems], params, n=n,
                                         problem_ids=[p.id for p in problems])
             samples = [x for g in groups for x in g]

@@ -74,8 +74,9 @@ class ModelState:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
 
-    def generator(self, index: int, batch_size: int | None = None):
-        """A generator over round `index`'s model (`batch_size` sequences at a time)."""
+    def generator(self, index: int, batch_size: int | None = None, matmul_dtype: str = "model"):
+        """A generator over round `index`'s model (`batch_size` sequences at a time; `matmul_dtype`:
+        backend fast's matmul precision, see SamplingConfig.matmul_dtype)."""
         from ..models import build_generator
 
         if self.cfg.backend == "vllm":  # vLLM loads the checkpoint folder itself
@@ -89,6 +90,8 @@ class ModelState:
         generator = build_generator(self.cfg, self.model, self.tokenizer)
         if batch_size and hasattr(generator, "batch_size"):
             generator.batch_size = batch_size
+        if hasattr(generator, "set_matmul_dtype"):
+            generator.set_matmul_dtype(matmul_dtype)
         if hasattr(generator, "progress"):
             generator.progress = self.console.is_terminal or self.console.is_interactive
         return generator

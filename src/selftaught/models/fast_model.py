@@ -5,6 +5,9 @@ matrix, gate/up into another, biases where the model has them, lm_head tied or n
 rotary tables with the model's own rotary module, so rope scaling variants come out as transformers
 computes them. The numerics follow transformers' Llama code step by step (RMSNorm in float32 then
 cast, rope in the model dtype), so greedy tokens agree with `generate` up to float rounding.
+With `matmul_dtype` (bf16 on a float32 model) it holds copies of the matrices in that dtype and
+`_linear` casts activations for each matmul and the result back, so everything but the matmuls
+stays in the model's dtype.
 
 Two passes over a static KV cache `[layers, slots, kv_heads, max_len, head_dim]`:
 
@@ -63,6 +66,7 @@ class FastWeights:
     head_dim: int
     eps: float
     act: str
+    matmul_dtype: torch.dtype | None = None  # None: matmuls in the model dtype; else copies of the matrices
 
     @property
     def n_layers(self) -> int:
@@ -77,7 +81,7 @@ class FastWeights:
         return self.embed.dtype
 
     @classmethod
-    def from_hf(cls, model, max_positions: int = 1) -> "FastWeights":
+    def from_hf(cls, model, max_positions: int = 1, matmul_dtype: torch.dtype | None = None) -> "FastWeights":
         cfg = model.config
         kind = getattr(cfg, "model_type", "?")
         if kind not in _SUPPORTED:
@@ -105,10 +109,16 @@ class FastWeights:
                 bgu=_detach(_cat_bias(mlp.gate_proj, mlp.up_proj)),
                 wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias)))
         cos, sin = rope_tables(model, max_positions)
+        lm_head = model.get_output_embeddings().weight.detach()
+        if matmul_dtype is not None and matmul_dtype != lm_head.dtype:
+            for ly in layers:  # own copies in the matmul dtype (`refresh` keeps them current)
+                ly.wqkv, ly.wo, ly.wgu, ly.wdown = (t.to(matmul_dtype) for t in (ly.wqkv, ly.wo, ly.wgu, ly.wdown))
+            lm_head = lm_head.to(matmul_dtype)
+        else:
+            matmul_dtype = None
         return cls(embed=base.embed_tokens.weight.detach(), layers=layers, norm=base.norm.weight.detach(),
-                   lm_head=model.get_output_embeddings().weight.detach(), cos=cos, sin=sin,
-                   n_heads=n_heads, n_kv=n_kv, head_dim=head_dim, eps=float(cfg.rms_norm_eps),
-                   act=cfg.hidden_act)
+                   lm_head=lm_head, cos=cos, sin=sin, n_heads=n_heads, n_kv=n_kv, head_dim=head_dim,
+                   eps=float(cfg.rms_norm_eps), act=cfg.hidden_act, matmul_dtype=matmul_dtype)
 
     def refresh(self, model) -> None:
         """Copy the model's current q/k/v and gate/up weights into the fused matrices, in place.
@@ -120,12 +130,17 @@ class FastWeights:
         with torch.no_grad():
             for ly, blk in zip(self.layers, model.model.layers):
                 at, mlp = blk.self_attn, blk.mlp
-                torch.cat([at.q_proj.weight, at.k_proj.weight, at.v_proj.weight], out=ly.wqkv)
-                torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight], out=ly.wgu)
+                ly.wqkv.copy_(torch.cat([at.q_proj.weight, at.k_proj.weight, at.v_proj.weight]))
+                ly.wgu.copy_(torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]))
+                if self.matmul_dtype is not None:
+                    ly.wo.copy_(at.o_proj.weight)
+                    ly.wdown.copy_(mlp.down_proj.weight)
                 if ly.bqkv is not None:
                     ly.bqkv.copy_(_cat_bias(at.q_proj, at.k_proj, at.v_proj))
                 if ly.bgu is not None:
                     ly.bgu.copy_(_cat_bias(mlp.gate_proj, mlp.up_proj))
+            if self.matmul_dtype is not None:
+                self.lm_head.copy_(model.get_output_embeddings().weight)
 
 
 def rope_tables(model, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,13 +174,21 @@ def _act(x: torch.Tensor, name: str) -> torch.Tensor:
     return F.gelu(x, approximate="tanh" if name == "gelu_pytorch_tanh" else "none")
 
 
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """F.linear; with a weight in a narrower matmul dtype, x is cast for the matmul and the result back."""
+    if weight.dtype == x.dtype:
+        return F.linear(x, weight, bias)
+    out = F.linear(x.to(weight.dtype), weight).to(x.dtype)
+    return out if bias is None else out + bias
+
+
 def _mlp(w: FastWeights, ly: _Layer, x: torch.Tensor) -> torch.Tensor:
-    gate, up = F.linear(rms_norm(x, ly.ln2, w.eps), ly.wgu, ly.bgu).chunk(2, dim=-1)
-    return x + F.linear(_act(gate, w.act) * up, ly.wdown, ly.bdown)
+    gate, up = _linear(rms_norm(x, ly.ln2, w.eps), ly.wgu, ly.bgu).chunk(2, dim=-1)
+    return x + _linear(_act(gate, w.act) * up, ly.wdown, ly.bdown)
 
 
 def _logits(w: FastWeights, x: torch.Tensor) -> torch.Tensor:
-    return F.linear(rms_norm(x, w.norm, w.eps), w.lm_head)
+    return _linear(rms_norm(x, w.norm, w.eps), w.lm_head)
 
 
 def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
@@ -184,7 +207,7 @@ def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
         mask = torch.ones((t_len, start + t_len), dtype=torch.bool, device=ids.device).tril(diagonal=start)
     x = w.embed[ids]
     for i, ly in enumerate(w.layers):
-        qkv = F.linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv)
+        qkv = _linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv)
         q, k, v = qkv.view(p_count, t_len, h_dim + 2 * kv, d).transpose(1, 2).split([h_dim, kv, kv], dim=1)
         q, k = _rope(q, cos, sin), _rope(k, cos, sin)
         ks[i], vs[i] = k, v
@@ -195,7 +218,7 @@ def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
             k = torch.cat([prefix[0][i][None].expand(shape), k], dim=2)
             v = torch.cat([prefix[1][i][None].expand(shape), v], dim=2)
             o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=kv != h_dim)
-        x = x + F.linear(o.transpose(1, 2).reshape(p_count, t_len, h_dim * d), ly.wo, ly.bo)
+        x = x + _linear(o.transpose(1, 2).reshape(p_count, t_len, h_dim * d), ly.wo, ly.bo)
         x = _mlp(w, ly, x)
     last = x[torch.arange(p_count, device=ids.device), lens - 1]
     return ks, vs, _logits(w, last)
@@ -224,7 +247,7 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
         mask = mask[:, None, None]  # [S, 1, 1, L - P0], additive, built once for all layers
     x = w.embed[tok]
     for i, ly in enumerate(w.layers):
-        qkv = F.linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
+        qkv = _linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
         qk = _rope(qkv[:, :h_dim + kv], cos, sin)
         q, k, v = qk[:, :h_dim], qk[:, h_dim:], qkv[:, h_dim + kv:]
         layer_k, layer_v = cache_k[i], cache_v[i]
@@ -238,7 +261,7 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
         else:
             o = F.scaled_dot_product_attention(q.reshape(slots, kv, group, d), layer_k[:slots, :, :length],
                                                layer_v[:slots, :, :length], attn_mask=mask)
-        x = x + F.linear(o.reshape(slots, h_dim * d), ly.wo, ly.bo)
+        x = x + _linear(o.reshape(slots, h_dim * d), ly.wo, ly.bo)
         x = _mlp(w, ly, x)
     return _logits(w, x)
 
