@@ -5,9 +5,9 @@ Variants (`--variants`, run in this order, each in its own fresh run directory t
               few-shot prompt (select.strip_few_shot false), TRL's SFTTrainer loss as TRL computes it
               on a CPU (every position through the LM head: selftaught's `labelled_positions_only` off);
   hf          recipes/default.yaml as shipped but with backend hf;
-  selftaught  recipes/default.yaml as shipped (its backend, strip_few_shot and the compact loss; on a CPU
-              with native bf16 matmuls the training attempts sample with bf16 matmuls);
-  fp32        as selftaught, but sampling in float32 throughout (sampling.matmul_dtype=model).
+  selftaught  recipes/default.yaml as shipped (its backend, strip_few_shot and the compact loss);
+  bf16        as selftaught, plus sampling.matmul_dtype=auto (training attempts sampled with bf16 matmuls
+              on a CPU with native bf16; the held-out evaluation stays float32).
 Each runs recipes/default.yaml for one round with the same seeds and thread count: round 0
 evaluates the base model (greedy, n_eval held-out problems); round 1 samples n_train x 4 attempts at T=0.7 with that model, keeps the correct ones, trains on them
 (SFT; TRL's SFTTrainer for every variant) and evaluates the trained model. Times come from the rounds'
@@ -47,14 +47,14 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--small", action="store_true", help="32 training problems x 4, 32 held out")
     p.add_argument("--threads", type=int, default=1, help="torch threads for every variant")
-    p.add_argument("--variants", default="plain,selftaught", help="comma-separated: plain, hf, selftaught, fp32")
+    p.add_argument("--variants", default="plain,selftaught,bf16", help="comma-separated: plain, hf, selftaught, bf16")
     p.add_argument("--out", default="runs/bench-cpu-round")
     p.add_argument("--set", action="append", default=[], help="extra recipe override, as `selftaught run --set`")
     return p.parse_args(argv)
 
 
 VARIANTS = {"plain": ["backend=hf", "select.strip_few_shot=false"], "hf": ["backend=hf"], "selftaught": [],
-            "fp32": ["sampling.matmul_dtype=model"]}
+            "bf16": ["sampling.matmul_dtype=auto"]}
 
 
 def overrides(args, variant: str) -> list[str]:

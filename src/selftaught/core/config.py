@@ -40,11 +40,13 @@ class SamplingConfig(_Section):
     max_new_tokens: int = Field(128, ge=1, description="Most tokens generated per attempt.")
     batch_size: int = Field(64, ge=1, description="Sequences generated together (prompts x n).")
     matmul_dtype: Literal["auto", "model", "bfloat16"] = Field(
-        "auto", description="backend fast: dtype of the sampler's matrix multiplies for training attempts (and "
-        "probes). `auto`: bfloat16 when the model runs in float32 on a CPU with native bf16 matmuls (AVX512-BF16 "
-        "or AMX), else the model's dtype; `model`: the model's dtype. Only the matmuls narrow (activations are "
-        "cast for each and the result cast back; the residual stream, norms, attention, KV cache and sampling "
-        "stay float32): ~1.9x faster sampling on a 2-core AVX512-BF16 CPU (BENCHMARKS.md). Other backends ignore it.")
+        "model", description="backend fast: dtype of the sampler's matrix multiplies for training attempts (and "
+        "probes). `model` (the default): the model's dtype; `bfloat16`; `auto`: bfloat16 when the model runs in "
+        "float32 on a CPU with native bf16 matmuls (AVX512-BF16 or AMX), else the model's dtype. Only the matmuls "
+        "narrow (activations are cast for each and the result cast back; the residual stream, norms, attention, KV "
+        "cache and sampling stay float32): ~1.9x faster sampling on a 2-core AVX512-BF16 CPU, same pass@1 within "
+        "noise, but the default recipe's 3-round gains on two seeds were lower than in float32 (BENCHMARKS.md), so "
+        "it is opt-in. Other backends ignore it.")
 
 
 class EvalConfig(_Section):
