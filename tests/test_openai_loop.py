@@ -8,6 +8,7 @@ import pytest
 from conftest import make_tiny_llama
 from selftaught.core.config import load_config
 from selftaught.core.errors import SelftaughtError
+from selftaught.core.records import SamplingParams
 from selftaught.loop.rounds import run_loop
 from selftaught.loop.rundir import RunDir
 from test_openai_backend import chat_reply, serve  # noqa: F401  (serve: the fake-server fixture)
@@ -47,3 +48,22 @@ def test_round_failing_mid_way_leaves_no_samples_file(serve, tiny_path, tmp_path
     state["down"] = None  # the server is back: the rerun resumes at round 1
     rows = run_loop(config(tiny_path, srv.url), str(run_dir))
     assert [r["round"] for r in rows] == [0, 1] and len(run.read_records(1, "samples.jsonl")) == 18
+
+
+def test_generation_on_servers_loads_only_the_tokenizer(serve, tiny_path, tmp_path):
+    from rich.console import Console
+
+    from selftaught.loop.state import ModelState
+
+    def reply(path, body, count):  # no log-probs, no usage: only a tokenizer can count the tokens
+        payload = chat_reply(body, text="a b", logprobs=None)
+        payload.pop("usage")
+        return 200, payload, 0, {}
+
+    srv = serve(reply)
+    state = ModelState(config(tiny_path, srv.url), RunDir(tmp_path / "run"), Console())
+    gen = state.generator(0)
+    assert state.model is None and state.holds is None  # the weights stay on the server
+    [[sample]] = gen.generate([[{"role": "user", "content": "x"}]], SamplingParams(temperature=0.0, max_new_tokens=4))
+    counted = len(gen.tokenizer(sample.text, add_special_tokens=False)["input_ids"])
+    assert sample.text.startswith("a b") and sample.n_tokens == counted > 0  # counted by the local tokenizer

@@ -81,13 +81,18 @@ class ModelState:
 
         if self.cfg.backend == "vllm":  # vLLM loads the checkpoint folder itself
             return build_generator(self.cfg, self.checkpoint_of(index), None)
-        if self.cfg.backend == "openai" and self.served != index:
-            from ..models.openai_backend import reload_server
+        if self.cfg.backend == "openai":  # the servers hold the weights; the tokenizer counts tokens
+            from ..models.resolve import load_tokenizer
 
-            reload_server(self.cfg, self.checkpoint_of(index))  # no-op without server.reload_command
-            self.served = index
-        self.ensure(index)
-        generator = build_generator(self.cfg, self.model, self.tokenizer)
+            if self.served != index:
+                from ..models.openai_backend import reload_server
+
+                reload_server(self.cfg, self.checkpoint_of(index))  # no-op without server.reload_command
+                self.served = index
+            generator = build_generator(self.cfg, None, load_tokenizer(self.checkpoint_of(index)))
+        else:
+            self.ensure(index)
+            generator = build_generator(self.cfg, self.model, self.tokenizer)
         if batch_size and hasattr(generator, "batch_size"):
             generator.batch_size = batch_size
         if hasattr(generator, "set_matmul_dtype"):

@@ -231,14 +231,21 @@ def pick_dtype(dtype: str, device: str) -> torch.dtype:
 
 def load_model(path: str, device: str = "auto", dtype: str = "auto"):
     """(model, tokenizer) ready to generate: eval mode, tokenizer padding on the left with a pad token."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     folder = resolve_model(path)
     dev = pick_device(device)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=pick_dtype(dtype, dev)).to(dev).eval()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
+    return model, load_tokenizer(folder)
+
+
+def load_tokenizer(path: str):
+    """The tokenizer of `path` (as `resolve_model` finds it), prepared as `load_model`'s, without the weights."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(path))
     prepare_tokenizer(tokenizer)
-    return model, tokenizer
+    return tokenizer
 
 
 def prepare_tokenizer(tokenizer) -> None:
