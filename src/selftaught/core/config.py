@@ -44,7 +44,7 @@ class SamplingConfig(_Section):
         "probes). `model` (the default): the model's dtype; `bfloat16`; `auto`: bfloat16 when the model runs in "
         "float32 on a CPU with native bf16 matmuls (AVX512-BF16 or AMX), else the model's dtype. Only the matmuls "
         "narrow (activations are cast for each and the result cast back; the residual stream, norms, attention, KV "
-        "cache and sampling stay float32): ~1.9x faster sampling on a 2-core AVX512-BF16 CPU, same pass@1 within "
+        "cache and sampling stay float32): ~1.6x faster sampling on a 2-core AVX512-BF16 CPU, same pass@1 within "
         "noise, but the default recipe's 3-round gains on two seeds were lower than in float32 (BENCHMARKS.md), so "
         "it is opt-in. Other backends ignore it.")
 

@@ -17,7 +17,7 @@ How a call runs (`generate_ids`):
    slots down so steps cover fewer slots.
 
 `matmul_dtype` narrows only the matrix multiplies (bf16 copies of the weights, refreshed each call; activations cast for
-each matmul and the result cast back); on a CPU with native bf16 (AVX512-BF16, AMX) that is ~1.9x
+each matmul and the result cast back); on a CPU with native bf16 (AVX512-BF16, AMX) that is ~1.6x
 float32's sampling speed for SmolLM2-135M. The round loop uses it for training attempts when the recipe
 asks (`sampling.matmul_dtype: auto` or `bfloat16`; off by default) and keeps the held-out evaluation
 in the model's dtype unless `eval.matmul_dtype` says otherwise.
