@@ -104,3 +104,15 @@ def test_loop_samples_in_bf16_and_evaluates_in_the_model_dtype(tiny_path, tmp_pa
     assert (False, torch.bfloat16, torch.bfloat16) in used  # training attempts: bf16 matmuls
     assert {u[0] for u in used} == {True, False}
     assert all(u[1] is None for u in used if u[0]) and all(u[1] == torch.bfloat16 for u in used if not u[0])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_bf16_matmuls_in_graphs_match_eager():
+    """The loop keeps float32 weights on a GPU too, so `sampling.matmul_dtype: bfloat16` is the GPU's fast
+    path; the casts must replay correctly inside captured CUDA graphs."""
+    model, tok = tiny_model().to("cuda"), tiny_tokenizer()
+    params = SamplingParams(temperature=0.0, max_new_tokens=24)
+    eager = FastGenerator(model, tok, max_batch=8, cuda_graphs=False, matmul_dtype="bfloat16").generate(PROMPTS, params)
+    graphs = FastGenerator(model, tok, max_batch=8, sync_every=5, matmul_dtype="bfloat16").generate(PROMPTS, params)
+    assert [r[0].text for r in eager] == [r[0].text for r in graphs]
+    assert [r[0].logprob for r in eager] == pytest.approx([r[0].logprob for r in graphs], abs=1e-3)
