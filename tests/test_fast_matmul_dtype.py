@@ -63,10 +63,13 @@ def test_set_matmul_dtype_switches_between_calls(llama):
     gen = FastGenerator(model, tok, max_batch=8)
     assert gen.matmul_dtype is None and gen.weights.lm_head.dtype == torch.float32
     params = SamplingParams(temperature=0.0, max_new_tokens=8)
-    full = [r[0].logprob for r in gen.generate(PROMPTS, params)]
+    first = gen.generate(PROMPTS, params)
+    full = [r[0].logprob for r in first]
     gen.set_matmul_dtype("bfloat16")
-    narrow = [r[0].logprob for r in gen.generate(PROMPTS, params)]
+    second = gen.generate(PROMPTS, params)
+    narrow = [r[0].logprob for r in second]
     assert gen.weights.lm_head.dtype == torch.bfloat16 and narrow != full
+    assert "matmul_dtype" not in first[0][0].params and second[0][0].params["matmul_dtype"] == "bfloat16"
     gen.set_matmul_dtype("model")
     assert [r[0].logprob for r in gen.generate(PROMPTS, params)] == full
 

@@ -130,6 +130,8 @@ class FastGenerator:
             o["text"] = t
         record = {"temperature": params.temperature, "top_p": params.top_p,
                   "max_new_tokens": params.max_new_tokens, "seed": params.seed}
+        if self.matmul_dtype is not None:  # recorded only when it differs from the model's dtype
+            record["matmul_dtype"] = str(self.matmul_dtype).removeprefix("torch.")
         pids = problem_ids if problem_ids is not None else [str(i) for i in range(len(prompts))]
         return [[Sample(problem_id=pids[i], index=j, params=dict(record), text=o["text"], n_tokens=o["n_tokens"],
                         finish_reason=o["finish_reason"], logprob=o["logprob"], stats=dict(o["stats"]))
