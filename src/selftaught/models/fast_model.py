@@ -121,12 +121,13 @@ class FastWeights:
                    eps=float(cfg.rms_norm_eps), act=cfg.hidden_act, matmul_dtype=matmul_dtype)
 
     def refresh(self, model) -> None:
-        """Copy the model's current q/k/v and gate/up weights into the fused matrices, in place.
+        """Copy the model's current weights into this object's own copies, in place: the fused q/k/v and
+        gate/up matrices, and with `matmul_dtype` also o_proj, down_proj and the LM head (cast).
 
-        The other tensors are views of the parameters and follow them; the fused ones are copies, so
-        a model trained in place since `from_hf` (an optimizer step writes into the same storage)
-        would otherwise run with old attention and MLP weights and new everything else. In place,
-        so CUDA graphs that read these buffers stay valid."""
+        The other tensors are views of the parameters and follow them; the copies do not, so a model
+        trained in place since `from_hf` (an optimizer step writes into the same storage) would
+        otherwise run with old attention and MLP weights and new everything else. In place, so CUDA
+        graphs that read these buffers stay valid."""
         with torch.no_grad():
             for ly, blk in zip(self.layers, model.model.layers):
                 at, mlp = blk.self_attn, blk.mlp
