@@ -41,6 +41,7 @@ class ModelState:
         self.model = self.tokenizer = None
         self.holds: int | None = None  # round whose weights are loaded
         self.served: int | None = None  # round whose checkpoint the server was told to serve (openai)
+        self._tokenizer_of: tuple[int | None, Any] = (None, None)  # (round, its tokenizer), backend openai
 
     def checkpoint_of(self, index: int) -> str:
         return self.base_path if index == 0 else str(self.run.checkpoint(index))
@@ -89,7 +90,9 @@ class ModelState:
 
                 reload_server(self.cfg, self.checkpoint_of(index))  # no-op without server.reload_command
                 self.served = index
-            generator = build_generator(self.cfg, None, load_tokenizer(self.checkpoint_of(index)))
+            if self._tokenizer_of[0] != index:  # loaded once per round, not once per generation step
+                self._tokenizer_of = (index, load_tokenizer(self.checkpoint_of(index)))
+            generator = build_generator(self.cfg, None, self._tokenizer_of[1])
         else:
             self.ensure(index)
             generator = build_generator(self.cfg, self.model, self.tokenizer)

@@ -130,7 +130,7 @@ class FastGenerator:
             o["text"] = t
         record = {"temperature": params.temperature, "top_p": params.top_p,
                   "max_new_tokens": params.max_new_tokens, "seed": params.seed}
-        if self.matmul_dtype is not None:  # recorded only when it differs from the model's dtype
+        if self.matmul_dtype is not None:  # set only when it differs from the model's dtype
             record["matmul_dtype"] = str(self.matmul_dtype).removeprefix("torch.")
         pids = problem_ids if problem_ids is not None else [str(i) for i in range(len(prompts))]
         return [[Sample(problem_id=pids[i], index=j, params=dict(record), text=o["text"], n_tokens=o["n_tokens"],
@@ -444,17 +444,19 @@ def pick_matmul_dtype(choice: torch.dtype | str | None, model) -> torch.dtype | 
     float32 model on a CPU with native bf16 matmuls (`cpu_has_bf16_matmul`), else the model's dtype.
     Only the matmuls narrow: activations are cast for each one and the results cast back, so the
     residual stream, norms, attention, KV cache and sampling stay in the model's dtype."""
+    first = next(model.parameters())
     if choice is None or choice == "model":
-        return None
-    if isinstance(choice, torch.dtype):
-        return choice
-    if choice == "bfloat16":
-        return torch.bfloat16
-    if choice == "auto":
-        dtype = next(model.parameters()).dtype
-        on_cpu = next(model.parameters()).device.type == "cpu"
-        return torch.bfloat16 if on_cpu and dtype == torch.float32 and cpu_has_bf16_matmul() else None
-    raise ValueError(f"matmul dtype must be 'auto', 'model', 'bfloat16' or a torch dtype, got {choice!r}")
+        dtype = None
+    elif isinstance(choice, torch.dtype):
+        dtype = choice
+    elif choice == "bfloat16":
+        dtype = torch.bfloat16
+    elif choice == "auto":
+        native = first.device.type == "cpu" and first.dtype == torch.float32 and cpu_has_bf16_matmul()
+        dtype = torch.bfloat16 if native else None
+    else:
+        raise ValueError(f"matmul dtype must be 'auto', 'model', 'bfloat16' or a torch dtype, got {choice!r}")
+    return None if dtype == first.dtype else dtype  # None whenever the matmuls stay in the model's dtype
 
 
 def _fingerprint(model) -> tuple:

@@ -131,8 +131,8 @@ class FastWeights:
         with torch.no_grad():
             for ly, blk in zip(self.layers, model.model.layers):
                 at, mlp = blk.self_attn, blk.mlp
-                ly.wqkv.copy_(torch.cat([at.q_proj.weight, at.k_proj.weight, at.v_proj.weight]))
-                ly.wgu.copy_(torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]))
+                _cat_into(ly.wqkv, [at.q_proj.weight, at.k_proj.weight, at.v_proj.weight])
+                _cat_into(ly.wgu, [mlp.gate_proj.weight, mlp.up_proj.weight])
                 if self.matmul_dtype is not None:
                     ly.wo.copy_(at.o_proj.weight)
                     ly.wdown.copy_(mlp.down_proj.weight)
@@ -142,6 +142,14 @@ class FastWeights:
                     ly.bgu.copy_(_cat_bias(mlp.gate_proj, mlp.up_proj))
             if self.matmul_dtype is not None:
                 self.lm_head.copy_(model.get_output_embeddings().weight)
+
+
+def _cat_into(out: torch.Tensor, parts: list[torch.Tensor]) -> None:
+    """torch.cat(parts) written into `out`: directly when the dtypes match, else through a cast copy."""
+    if out.dtype == parts[0].dtype:
+        torch.cat(parts, out=out)
+    else:
+        out.copy_(torch.cat(parts))
 
 
 def rope_tables(model, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
