@@ -7,10 +7,12 @@ held-out greedy accuracy, sampled pass@1, and how many greedy completions are id
 the variants. With `--base BASE` (the model the folder was trained from) it also reports what bf16
 rounding leaves of the training update: the share of parameters whose bf16 value differs from the
 base's, and how much of the update survives (the rounded update projected on the true one, as a share
-of the true one). Only meaningful where the CPU multiplies bf16 natively (see `cpu_has_bf16_matmul`).
+of the true one). `--gemm` instead times bare matmuls of SmolLM2-135M's shapes, float32 vs bf16.
+Only meaningful where the CPU multiplies bf16 natively (see `cpu_has_bf16_matmul`).
 
     python benchmarks/matmul_dtype.py
     python benchmarks/matmul_dtype.py --model runs/default/rounds/003/checkpoint --base default
+    python benchmarks/matmul_dtype.py --gemm
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def parse_args(argv=None):
     p.add_argument("--n-eval", type=int, default=128)
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--gemm", action="store_true", help="only time bare float32 vs bf16 matmuls of the model's shapes")
     return p.parse_args(argv)
 
 
@@ -58,6 +61,26 @@ def run(gen, task, evals, trains, samples: int) -> dict:
     hits = sum(task.score(p, s.text).correct for p, row in zip(trains, sampled) for s in row)
     return {"eval_s": t_eval, "sample_s": t_sample, "texts": texts, "acc": correct / len(evals),
             "pass1": hits / (samples * len(trains))}
+
+
+def gemm(repeats: int = 10) -> None:
+    """GFLOP/s of F.linear, float32 vs bf16, for SmolLM2-135M's matrices (qkv, gate/up, down, LM head)."""
+    shapes = [(576, 1728), (576, 3072), (1536, 576), (576, 49152)]
+    print("| rows | in x out | float32 GFLOP/s | bf16 GFLOP/s | bf16 / float32 |")
+    print("|---:|---|---:|---:|---:|")
+    for rows in (64, 240, 1024):
+        for k, n in shapes:
+            rate = {}
+            for dtype in (torch.float32, torch.bfloat16):
+                a, w = torch.randn(rows, k, dtype=dtype), torch.randn(n, k, dtype=dtype)
+                for _ in range(3):
+                    torch.nn.functional.linear(a, w)
+                t = time.perf_counter()
+                for _ in range(repeats):
+                    torch.nn.functional.linear(a, w)
+                rate[dtype] = 2 * rows * k * n * repeats / (time.perf_counter() - t) / 1e9
+            print(f"| {rows} | {k} x {n} | {rate[torch.float32]:.0f} | {rate[torch.bfloat16]:.0f} | "
+                  f"{rate[torch.bfloat16] / rate[torch.float32]:.1f}x |")
 
 
 def rounding(model, base) -> tuple[float, float]:
@@ -79,6 +102,11 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     quiet_libraries()
     torch.set_num_threads(args.threads)
+    if args.gemm:
+        print(f"{platform.node()}, native bf16 matmul: {cpu_has_bf16_matmul()}, {args.threads} thread(s), "
+              f"torch {torch.__version__}")
+        gemm()
+        return
     cfg = load_config(RECIPE)
     task = build_task(cfg.task)
     evals = task.problems("eval", args.n_eval, cfg.seed)

@@ -430,8 +430,9 @@ class _Run:
 
 def cpu_has_bf16_matmul() -> bool:
     """Whether this x86 CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX), where oneDNN's bf16
-    GEMM runs about 2.2-2.7x float32's on one core (dev VM, SmolLM2-135M's shapes). Elsewhere (AVX2
-    laptops, ARM) bf16 matmuls are emulated or unmeasured here, so `auto` keeps float32."""
+    GEMM runs 2.1-2.7x float32's on one core (dev VM, SmolLM2-135M's shapes; benchmarks/matmul_dtype.py
+    --gemm). Elsewhere (AVX2 laptops, ARM) bf16 matmuls are emulated or unmeasured here, so `auto`
+    keeps float32."""
     cpu = getattr(torch, "cpu", None)
     checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return any(check() for check in checks if check is not None)
