@@ -23,7 +23,7 @@ from rich.console import Console
 from ..core.config import Config
 from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Sample, SamplingParams, from_dict
-from ..metrics import round_metrics, wilson_interval
+from ..metrics import eval_metrics, round_metrics
 from ..select import question_only, select, selection_metrics, to_sft_record
 from .control import choose_settings
 from .exploit import scorer_aurocs
@@ -128,17 +128,7 @@ class Loop:
         params = SamplingParams(0.0, 1.0, self.cfg.eval.max_new_tokens, seed=self.cfg.seed)
         samples, scores, seconds = self.generate_step(index, index, self.eval_problems, params, 1, "eval",
                                                       "held-out eval")
-        correct = sum(sc.correct for sc in scores)
-        low, high = wilson_interval(correct, len(scores))
-        return {
-            "eval/accuracy": correct / len(scores),
-            "eval/accuracy_low": low,
-            "eval/accuracy_high": high,
-            "eval/n": len(scores),
-            "eval/unparsed_rate": sum(sc.verdict == "unparsed" for sc in scores) / len(scores),
-            "eval/completion_length": sum(x.n_tokens for x in samples) / len(samples),
-            "time/eval": seconds,
-        }
+        return {**eval_metrics(self.eval_problems, samples, scores), "time/eval": seconds}
 
     def probe(self, index: int) -> dict[str, Any]:
         """pass@k and diversity of round index's model on a fixed held-out subset, at a fixed temperature."""

@@ -7,10 +7,12 @@
 - `exploit`:     exploitation: precision / recall / F1 of a selector, AUROC, B-STaR balance score
 - `calibration`: ECE, reliability bins, confidence AUROC, Brier score
 - `rollout`:     round_metrics, the whole set under the field's names (`pass@4`, `maj@4`, ...)
+- `evaluation`: eval_metrics, what a held-out evaluation reports (`eval/accuracy`, ...)
 - `grouping`:    group a round's flat samples and scores by problem
 """
 
 from .calibration import brier_score, calibration_bins, confidence_auroc, expected_calibration_error
+from .evaluation import eval_metrics
 from .diversity import (distinct_answers, distinct_correct_answers, distinct_correct_texts, distinct_n,
                         distinct_n_problem, mean_completion_length, mean_entropy, mean_stat,
                         mean_token_logprob, ngrams, normalize_ws, sample_entropy, token_logprob)
@@ -27,7 +29,7 @@ ece = expected_calibration_error
 __all__ = [
     "DEFAULT_KS", "ProblemGroup", "auroc", "average_ranks", "balance_counts", "balance_score",
     "brier_score", "calibration_bins", "check_aligned", "confidence_auroc", "distinct_answers",
-    "distinct_correct_answers", "distinct_correct_texts", "distinct_n", "distinct_n_problem", "ece",
+    "distinct_correct_answers", "distinct_correct_texts", "distinct_n", "distinct_n_problem", "ece", "eval_metrics",
     "expected_calibration_error", "group_by_problem", "is_right", "maj_at_k", "maj_at_k_expected",
     "majority_vote", "mean_at_n", "mean_ci", "mean_completion_length", "mean_entropy",
     "mean_stat", "mean_token_logprob", "ngrams", "normalize_ws", "pass_at_k", "pass_at_k_curve",

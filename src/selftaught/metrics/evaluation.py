@@ -1,0 +1,33 @@
+"""Metrics of a held-out evaluation (greedy answers to the eval split), as one dict under `eval/`.
+
+The loop's round evaluation and `selftaught eval` report these; each family of checks (accuracy,
+truncation, answer collapse) adds its keys here so every caller gets all of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..core.records import Problem, Sample, Score
+from .stats import wilson_interval
+
+
+def eval_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score]) -> dict[str, Any]:
+    """`eval/accuracy` with its 95% Wilson interval, `eval/n`, the unparsed rate and the mean length.
+
+    >>> from selftaught.core.records import Problem, Sample, Score
+    >>> m = eval_metrics([Problem("a", "q", "2")], [Sample("a", "2", 3)], [Score("a#0", "2", "correct", 1.0)])
+    >>> m["eval/accuracy"], m["eval/n"], m["eval/completion_length"]
+    (1.0, 1, 3.0)
+    """
+    n = len(scores)
+    correct = sum(sc.correct for sc in scores)
+    low, high = wilson_interval(correct, n)
+    return {
+        "eval/accuracy": correct / n,
+        "eval/accuracy_low": low,
+        "eval/accuracy_high": high,
+        "eval/n": n,
+        "eval/unparsed_rate": sum(sc.verdict == "unparsed" for sc in scores) / n,
+        "eval/completion_length": sum(x.n_tokens for x in samples) / len(samples),
+    }
