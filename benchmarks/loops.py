@@ -124,7 +124,7 @@ def write_markdown(path: str, body: str) -> None:
         head, rest = text.split(MARK_START, 1)
         text = head + section + rest.split(MARK_END, 1)[1]
     else:
-        text = text.rstrip("\n") + "\n\n## Loop variants: rft vs rest_em vs bstar (issue 3)\n\n" + section + "\n"
+        text = text.rstrip("\n") + "\n\n## Loop variants: rft vs rest_em vs bstar\n\n" + section + "\n"
     p.write_text(text)
 
 

@@ -6,7 +6,7 @@
 Each batch size B gets B prompts of `--prompt-len` random tokens and exactly `--new-tokens` new tokens
 per prompt (hf: `min_new_tokens`; fast: `stop_on_eos=False`), sampling at `--temperature`, top-p 1,
 top-k off. Each backend runs once to warm up (fast: captures its CUDA graphs) and is then timed.
-`hf` is plain `model.generate` (no per-token stats), the issue's baseline and a little faster than
+`hf` is plain `model.generate` (no per-token stats), the baseline, and a little faster than
 `HFGenerator`. Also measured: greedy agreement (fraction of prompts whose greedy tokens equal
 `HFGenerator`'s, which pads on the left), with the fp32 logit gap at each first divergence, and the
 roofline (see `roofline()`), from peak rates measured here.

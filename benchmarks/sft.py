@@ -300,7 +300,7 @@ def main(argv=None) -> dict:
         "versions": versions(), "rows": rows,
     }
     names = [r["variant"] for r in rows]
-    if "trl" in names and "selftaught" in names:  # the bar: selftaught's settings vs TRL's defaults
+    if "trl" in names and "selftaught" in names:  # selftaught's settings vs TRL's defaults
         ours = rows[names.index("selftaught")]
         result["ratio"] = round(ours["tokens_per_s"] / rows[names.index("trl")]["tokens_per_s"], 3)
         result["max_abs_loss_diff"] = compare(rows[names.index("trl")]["losses"], ours["losses"]).get(
