@@ -55,3 +55,10 @@ def test_readme_python_example_runs_on_a_tiny_model(tiny_path, tmp_path, monkeyp
     for name in ("greedy", "self_consistency"):
         assert (tmp_path / "runs" / "api-demo-eval" / name / "traces.jsonl").is_file()
     assert (tmp_path / "runs" / "api-demo" / "rounds" / "001" / "metrics.json").is_file()
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_docs_speak_of_measurements_not_of_tickets(doc):
+    text = doc.read_text(encoding="utf-8")
+    found = re.findall(r"\bissue \d+|\bthe issue's\b|\bticket\b|\bdevice tool\b|nvidia-h100-x1", text, flags=re.I)
+    assert not found, f"{doc.name}: {found}; say what was measured and on which machine instead"
