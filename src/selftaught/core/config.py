@@ -86,7 +86,7 @@ class SelectConfig(_Section):
 
 
 class ControlConfig(_Section):
-    temperatures: list[float] = Field([0.5, 0.7, 0.9, 1.1], min_length=1,
+    temperatures: list[float] = Field([0.5, 0.7, 0.9, 1.1], min_length=1, max_length=256,
                                       description="bstar: sampling temperatures tried on the probe subset each round.")
     thresholds: list[float] = Field(default_factory=list, description="bstar: select.threshold values tried "
                                     "(with rule `threshold`); empty keeps select.threshold.")
