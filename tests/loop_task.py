@@ -13,12 +13,12 @@ class EvenLengthTask:
         return [Problem(f"{split}-{seed}-{i}", [{"role": "user", "content": f"q{base + seed * 100 + i}"}], "even")
                 for i in range(n)]
 
-    def score(self, problem, completion, sample_id=None):
+    def score(self, problem, completion):  # the documented Task contract: the loop stamps the sample id
         text = completion.strip()
         if not text:
-            return Score(sample_id or problem.id, None, "unparsed", 0.0, "even_length")
+            return Score(problem.id, None, "unparsed", 0.0, "even_length")
         ok = len(text) % 2 == 0
-        return Score(sample_id or problem.id, str(len(text)), "correct" if ok else "incorrect", float(ok), "even_length")
+        return Score(problem.id, str(len(text)), "correct" if ok else "incorrect", float(ok), "even_length")
 
 
 def make_task():

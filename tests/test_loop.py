@@ -110,9 +110,11 @@ def test_best_point_prefers_highest_then_earliest():
 
 
 def test_rationalization_trains_without_the_hint(tiny_path, tmp_path):
-    run_loop(config(tiny_path, "loop.rounds=1", "select.rationalize=true"), str(tmp_path / "r"))
+    # one attempt per problem, so some problem goes unsolved and gets a hinted retry
+    run_loop(config(tiny_path, "loop.rounds=1", "select.rationalize=true", "sampling.n=1"), str(tmp_path / "r"))
     run = RunDir(tmp_path / "r")
-    assert run.has(1, "rationale_samples.jsonl")
+    solved = {s["sample_id"].split("#")[0] for s in run.read_records(1, "scores.jsonl") if s["verdict"] == "correct"}
+    assert len(solved) < 6 and run.has(1, "rationale_samples.jsonl")
     for rec in run.read_records(1, "selected.jsonl"):
         assert "Hint" not in json.dumps(rec["messages"][:-1])
     assert "Hint: the correct answer is 7" in with_hint([{"role": "user", "content": "3+4?"}], "7")[0]["content"]

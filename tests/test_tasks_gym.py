@@ -82,8 +82,8 @@ def test_meta_is_json_and_scoring_survives_a_round_trip(task):
 
 def test_scoring_verdicts(task):
     p = task.problems("eval", 1, 0)[0]
-    good = task.score(p, f"Some work.\nAnswer: {p.answer}", sample_id="s#0")
-    assert (good.verdict, good.reward, good.extracted, good.sample_id) == ("correct", 1.0, p.answer, "s#0")
+    good = task.score(p, f"Some work.\nAnswer: {p.answer}")  # the Task contract: score(problem, completion)
+    assert (good.verdict, good.reward, good.extracted, good.sample_id) == ("correct", 1.0, p.answer, p.id)
     bad = task.score(p, f"Answer: {int(p.answer) + 1}")
     assert bad.verdict == "incorrect" and bad.reward < 1.0
     none = task.score(p, "I cannot tell.")

@@ -125,8 +125,8 @@ def test_scoring_verdicts(tmp_path):
     path = write(tmp_path / "half.jsonl", [{"question": f"Half of {i}?", "answer": "\\frac{1}{2}"} for i in range(30)])
     task = JsonlTask(path, few_shot=0)
     p = task.problems("train", 1, 0)[0]
-    good = task.score(p, "Dividing.\nAnswer: 0.5", sample_id="x#1")
-    assert (good.verdict, good.reward, good.extracted, good.sample_id) == ("correct", 1.0, "0.5", "x#1")
+    good = task.score(p, "Dividing.\nAnswer: 0.5")  # the Task contract: score(problem, completion)
+    assert (good.verdict, good.reward, good.extracted, good.sample_id) == ("correct", 1.0, "0.5", p.id)
     assert task.score(p, "\\boxed{1/2}").verdict == "correct"
     assert task.score(p, "Answer: 0.25").verdict == "incorrect"
     assert task.score(p, "no idea").verdict == "unparsed"

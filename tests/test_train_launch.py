@@ -134,6 +134,7 @@ def test_one_round_trains_under_accelerate_fsdp2_with_two_cpu_processes(tmp_path
     """Parameters sharded across two CPU processes (DTensors), gathered into a plain model folder that
     loads, has every weight trained, and matches one process training the same global batch."""
     from selftaught.core.io import read_jsonl
+    from selftaught.core.seeds import seed_for
     from selftaught.models import load_model
     from selftaught.train import train_round
 
@@ -157,7 +158,8 @@ def test_one_round_trains_under_accelerate_fsdp2_with_two_cpu_processes(tmp_path
     # update (the last, short batch differs: two processes pad it).
     model, tok = load_model(tiny, "cpu", "float32")
     one, single = train_round(one_round_config(tiny, "train.batch_size=4"), model, tok,
-                              read_jsonl(round_dir / "selected.jsonl"), "cpu", cfg.seed + 1, tmp_path / "single")
+                              read_jsonl(round_dir / "selected.jsonl"), "cpu", seed_for(cfg.seed, "train", 1),
+                              tmp_path / "single")
     assert launched["train/loss_first"] == pytest.approx(single.losses[0], rel=1e-5)
     want = one.state_dict()
     update = torch.cat([(got[k] - start[k]).flatten() for k in start])

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
 
@@ -85,7 +86,7 @@ class SelectConfig(_Section):
 
 
 class ControlConfig(_Section):
-    temperatures: list[float] = Field([0.5, 0.7, 0.9, 1.1], min_length=1,
+    temperatures: list[float] = Field([0.5, 0.7, 0.9, 1.1], min_length=1, max_length=256,
                                       description="bstar: sampling temperatures tried on the probe subset each round.")
     thresholds: list[float] = Field(default_factory=list, description="bstar: select.threshold values tried "
                                     "(with rule `threshold`); empty keeps select.threshold.")
@@ -217,6 +218,43 @@ class Config(_Section):
     loop: LoopConfig = Field(default_factory=LoopConfig, description="The round loop.")
     server: ServerConfig = Field(default_factory=ServerConfig, description="OpenAI-compatible servers (backend openai).")
 
+    # Cross-key rules: combinations that cannot work, refused when the config loads (run and eval alike),
+    # every broken rule reported at once.
+    @model_validator(mode="after")
+    def _cross_key_rules(self) -> "Config":
+        broken = cross_key_problems(self)
+        if broken:
+            raise PydanticCustomError(CROSS_KEY, "{problems}", {"problems": "\n".join(broken)})
+        return self
+
+
+CROSS_KEY = "cross_key"  # pydantic error type of the rules below
+
+
+def cross_key_problems(cfg: Config) -> list[str]:
+    """Every combination of keys in `cfg` that cannot work, one message each (empty: none)."""
+    method, rule, pairs = cfg.train.method, cfg.select.rule, cfg.select.pairs
+    out = []
+    if cfg.select.rationalize and rule != "correct":
+        out.append("select.rationalize needs select.rule: correct (rationales are kept when they reach the gold "
+                   "answer).")
+    if method == "dpo" and rule not in ("correct", "majority"):
+        out.append(f"train.method dpo pairs a right with a wrong sample: select.rule must be `correct` "
+                   f"(verifier) or `majority` (pseudo-label), got `{rule}`.")
+    if pairs != "answer" and method != "dpo":
+        out.append(f"select.pairs {pairs} builds DPO pairs: it needs train.method dpo, got {method}.")
+    if pairs != "answer" and rule != "correct":
+        out.append(f"select.pairs {pairs}: revisions are judged by the verifier, so select.rule must be "
+                   f"`correct`, got `{rule}`.")
+    if method != "sft" and cfg.select.rationalize:
+        out.append(f"select.rationalize adds SFT records; it does not apply to train.method {method}.")
+    if method == "grpo" and cfg.loop.kind == "bstar":
+        out.append("loop.kind bstar re-chooses the temperature of the selection step each round; grpo samples its "
+                   "own groups at sampling.temperature: use loop.kind rft or rest_em.")
+    if method == "grpo" and cfg.sampling.n < 2:
+        out.append("train.method grpo compares completions within a group: sampling.n must be >= 2.")
+    return out
+
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     """Valid field names of the section at `loc` (for did-you-mean)."""
@@ -233,6 +271,8 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
 def _describe(err: dict, source: str) -> str:
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc)
+    if err["type"] == CROSS_KEY:
+        return "\n".join(f"{source}: {problem}" for problem in err["ctx"]["problems"].split("\n"))
     if err["type"] == "extra_forbidden":
         names = _fields_at(Config, loc)
         close = difflib.get_close_matches(str(loc[-1]), names, n=1)

@@ -17,7 +17,11 @@ class Task(Protocol):
         ...
 
     def score(self, problem: Problem, completion: str) -> Score:
-        """Extract the answer from `completion` and judge it against `problem.answer`."""
+        """Extract the answer from `completion` and judge it against `problem.answer`.
+
+        The Score's `sample_id` may be anything (the problem id, say): the caller that scores a
+        Sample (the loop) stamps the sample's id on the returned Score.
+        """
         ...
 
 

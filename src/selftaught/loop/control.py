@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from ..core.io import write_json
 from ..metrics import round_metrics
 from ..select import select, selection_metrics
-
-if TYPE_CHECKING:
-    from .rounds import Loop
+from .context import RoundContext, RoundSettings
 
 
 def best_point(grid: list[dict[str, Any]]) -> dict[str, Any]:
@@ -33,43 +32,44 @@ def best_point(grid: list[dict[str, Any]]) -> dict[str, Any]:
     return max(grid, key=lambda p: -1.0 if p["balance"] is None else p["balance"])
 
 
-def choose_settings(loop: "Loop", index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def choose_settings(ctx: RoundContext, index: int) -> tuple[RoundSettings, dict[str, Any]]:
     """(settings for round `index`, control/* metrics), from control.json when it exists."""
-    path = loop.run.path(index, "control.json")
+    path = ctx.run.path(index, "control.json")
     if path.exists():
         saved = json.loads(path.read_text())
     else:
         start = time.time()
-        saved = {"grid": probe_grid(loop, index)}
+        saved = {"grid": probe_grid(ctx, index)}
         saved["seconds"] = round(time.time() - start, 2)
         saved["tokens"] = sum(point.pop("tokens") for point in saved["grid"])
         best = best_point(saved["grid"])
         saved["temperature"], saved["threshold"] = best["temperature"], best["threshold"]
         write_json(path, saved)
-    settings = dict(loop.default_settings(), temperature=saved["temperature"], threshold=saved["threshold"])
+    settings = replace(ctx.default_settings(), temperature=saved["temperature"], threshold=saved["threshold"])
     metrics = {"control/grid": saved["grid"], "control/temperature": saved["temperature"],
                "control/threshold": saved["threshold"], "control/tokens": saved["tokens"],
                "time/control": saved["seconds"]}
     return settings, metrics
 
 
-def probe_grid(loop: "Loop", index: int) -> list[dict[str, Any]]:
-    cfg = loop.cfg
-    problems = loop.train_problems(index)[: cfg.control.probe_size]
+def probe_grid(ctx: RoundContext, index: int) -> list[dict[str, Any]]:
+    """One point per (temperature, threshold): the balance of the selection from the probe samples."""
+    cfg = ctx.cfg
+    problems = ctx.train_problems(index)[: cfg.control.probe_size]
     thresholds = (cfg.control.thresholds or [cfg.select.threshold]) if cfg.select.rule == "threshold" else [None]
-    generator = loop.state.generator(index - 1, matmul_dtype=cfg.sampling.matmul_dtype)
+    generator = ctx.state.generator(index - 1, matmul_dtype=cfg.sampling.matmul_dtype)
     grid = []
     for t_i, temperature in enumerate(cfg.control.temperatures):
-        loop.console.print(f"control: {len(problems)} probe problems x {cfg.sampling.n} at T={temperature:g}")
-        params = loop.params(temperature, cfg.seed * 1000 + index * 100 + t_i)
+        ctx.console.print(f"control: {len(problems)} probe problems x {cfg.sampling.n} at T={temperature:g}")
+        params = ctx.params(temperature, ctx.seed("control", index, t_i))
         groups = generator.generate([p.prompt for p in problems], params, n=cfg.sampling.n,
                                     problem_ids=[p.id for p in problems])
         samples = [x for g in groups for x in g]
-        scores = loop.score(problems, samples)
-        rollout = round_metrics(problems, samples, scores, ks=loop.ks)
+        scores = ctx.score(problems, samples)
+        rollout = round_metrics(problems, samples, scores, ks=ctx.ks)
         for threshold in thresholds:
-            settings = dict(loop.default_settings(), temperature=temperature, threshold=threshold)
-            chosen = select(cfg.select.rule, problems, samples, scores, **loop.rule_options(settings, index))
+            settings = replace(ctx.default_settings(), temperature=temperature, threshold=threshold)
+            chosen = select(cfg.select.rule, problems, samples, scores, **ctx.rule_options(settings, index))
             m = selection_metrics(problems, samples, scores, chosen, n_star=cfg.select.n_star)
             grid.append({"temperature": temperature, "threshold": threshold, "balance": m["balance"],
                          "precision": m["precision"], "recall": m["recall"], "pass@1": rollout.get("pass@1"),

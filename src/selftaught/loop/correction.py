@@ -18,14 +18,12 @@ answer known to be wrong, as in self-refine with `verifier_signal`, not deciding
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..core.records import Problem, Sample, Score
 from ..inference.self_refine import correction_messages
 from ..select import build_correction_pairs
-
-if TYPE_CHECKING:
-    from .rounds import Loop
+from .context import RoundContext, RoundSettings
 
 SUFFIX = "+revise"
 WRONG = ("incorrect", "unparsed")
@@ -71,14 +69,14 @@ def revision_problems(problems: list[Problem], samples: list[Sample],
             for p in problems if p.id in first and p.answer is not None]
 
 
-def revise(loop: "Loop", index: int, problems: list[Problem], samples: list[Sample], scores: list[Score],
-           settings: dict[str, Any]) -> Revisions:
+def revise(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample], scores: list[Score],
+           settings: RoundSettings) -> Revisions:
     """Sample and score `sampling.n` revisions of each problem's first wrong attempt (round index-1's model)."""
     todo = revision_problems(problems, samples, scores)
     if not todo:
         return Revisions([], [], [], [])
     rev_problems, attempts = [p for p, _ in todo], [a for _, a in todo]
-    params = loop.params(settings["temperature"], loop.cfg.seed * 1000 + 700 + index)
-    tries, verdicts, _ = loop.generate_step(index - 1, index, rev_problems, params, loop.cfg.sampling.n, "revision",
-                                            "self-correction")
+    params = ctx.params(settings.temperature, ctx.seed("revision", index))
+    tries, verdicts, _ = ctx.generate_step(index - 1, index, rev_problems, params, ctx.cfg.sampling.n, "revision",
+                                           "self-correction")
     return Revisions(rev_problems, attempts, tries, verdicts)

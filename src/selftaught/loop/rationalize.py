@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
 
 from ..core.records import Problem, Prompt, Sample, Score
 from ..select import Selected, select
-
-if TYPE_CHECKING:
-    from .rounds import Loop
+from .context import RoundContext, RoundSettings
 
 SUFFIX = "+hint"
 HINT = "\n(Hint: the correct answer is {answer}. Show the reasoning that reaches it.)"
@@ -36,8 +33,8 @@ def with_hint(prompt: Prompt, answer: str) -> Prompt:
     return messages
 
 
-def rationalize(loop: "Loop", index: int, problems: list[Problem], samples: list[Sample],
-                scores: list[Score], settings: dict[str, Any]) -> list[Selected]:
+def rationalize(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
+                scores: list[Score], settings: RoundSettings) -> list[Selected]:
     """Selected rationales (prompt without the hint) for the problems no sample solved.
 
     Hinted problems get the id `<id>+hint`, so their samples never collide with the round's own.
@@ -47,9 +44,9 @@ def rationalize(loop: "Loop", index: int, problems: list[Problem], samples: list
     if not unsolved:
         return []
     hinted = [replace(p, id=p.id + SUFFIX, prompt=with_hint(p.prompt, p.answer)) for p in unsolved.values()]
-    params = loop.params(settings["temperature"], loop.cfg.seed * 1000 + index + 7)
-    tries, verdicts, _ = loop.generate_step(index - 1, index, hinted, params, 1, "rationale", "rationalization")
-    chosen = select("correct", hinted, tries, verdicts, **loop.rule_options(settings, index))
+    params = ctx.params(settings.temperature, ctx.seed("rationale", index))
+    tries, verdicts, _ = ctx.generate_step(index - 1, index, hinted, params, 1, "rationale", "rationalization")
+    chosen = select("correct", hinted, tries, verdicts, **ctx.rule_options(settings, index))
     out = []
     for c in chosen:
         original = unsolved[c.problem_id.removesuffix(SUFFIX)]

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from ..core.config import Config
 from ..core.errors import SelftaughtError
+from ..core.seeds import seed_for
 from .rundir import RunDir
 
 LAUNCHERS = ("local", "accelerate")
@@ -144,7 +145,8 @@ class ModelState:
         ref_path = self._ref_path(base)
         ref_model = load_model(ref_path, self.device, self.dtype)[0] if ref_path else None
         self.model, result = train_round(self.cfg, self.model, self.tokenizer, records, self.device,
-                                         self.cfg.seed + index, self.run.checkpoint(index), task=self.task,
+                                         seed_for(self.cfg.seed, "train", index), self.run.checkpoint(index),
+                                         task=self.task,
                                          ref_model=ref_model, log_dir=self._log_dir(index),
                                          base_path=self.checkpoint_of(base))
         self.holds = index
@@ -163,7 +165,7 @@ class ModelState:
         metrics_path = self.run.path(index, "train_launch.json")
         metrics_path.unlink(missing_ok=True)  # a stale file from an earlier failed attempt
         cmd = build_command(self.accelerate_config, self.run.config_path, records, self.checkpoint_of(base),
-                            self.run.checkpoint(index), self.cfg.seed + index, metrics_path,
+                            self.run.checkpoint(index), seed_for(self.cfg.seed, "train", index), metrics_path,
                             ref_model=self._ref_path(base), log_dir=self._log_dir(index))
         self.release()
         self.console.print(" ".join(cmd), highlight=False, soft_wrap=True)

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from ..core.records import Problem, Sample, Score, to_dict
 from ..select import build_pairs, select, selection_metrics
+from .context import RoundContext, RoundSettings
 from .correction import Revisions, revise
 
 
@@ -38,27 +39,27 @@ def pseudo_label_scores(problems: Sequence[Problem], samples: Sequence[Sample], 
     return pseudo, {"label_accuracy": sum(known) / len(known) if known else None, "labelled": len(label_ok)}
 
 
-def pairs_step(loop, index: int, problems, samples, scores,
-               settings: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def pairs_step(ctx: RoundContext, index: int, problems, samples, scores,
+               settings: RoundSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """pairs.jsonl for round `index` (unless there) and select/* metrics (unprefixed keys).
 
     `select.pairs` picks the kinds (each pair's `kind`): `answer` pairs of the round's samples,
     `correction` pairs of revisions of a wrong attempt (loop/correction.py), or both.
     """
-    sel = loop.cfg.select
+    sel = ctx.cfg.select
     verdicts, label = scores, {}
     if sel.rule == "majority":
         verdicts, label = pseudo_label_scores(problems, samples, scores, sel.min_share)
-    revisions = revise(loop, index, problems, samples, scores, settings) if sel.pairs != "answer" else None
-    if loop.run.has(index, "pairs.jsonl"):
-        pairs = loop.run.read_records(index, "pairs.jsonl")
+    revisions = revise(ctx, index, problems, samples, scores, settings) if sel.pairs != "answer" else None
+    if ctx.run.has(index, "pairs.jsonl"):
+        pairs = ctx.run.read_records(index, "pairs.jsonl")
     else:
-        pairs = new_pairs(loop, index, problems, samples, verdicts, revisions)
-        loop.run.write_records(index, "pairs.jsonl", pairs)
+        pairs = new_pairs(ctx, index, problems, samples, verdicts, revisions)
+        ctx.run.write_records(index, "pairs.jsonl", pairs)
     chosen = [{"sample_id": p["chosen_id"]} for p in pairs if p.get("kind", "answer") == "answer"]
     metrics: dict[str, Any] = {}  # correction pairs alone choose none of the round's samples: no kept/precision
     if sel.pairs != "correction":
-        metrics = selection_metrics(problems, samples, scores, chosen, n_star=loop.cfg.select.n_star)
+        metrics = selection_metrics(problems, samples, scores, chosen, n_star=ctx.cfg.select.n_star)
     sampled = {s.problem_id for s in samples}
     metrics.update(label)
     metrics.update(pairs=len(pairs), problems_without_pair=len(sampled - {p["problem_id"] for p in pairs}))
@@ -70,9 +71,10 @@ def pairs_step(loop, index: int, problems, samples, scores,
     return pairs, metrics
 
 
-def new_pairs(loop, index: int, problems, samples, verdicts, revisions: Revisions | None) -> list[dict[str, Any]]:
+def new_pairs(ctx: RoundContext, index: int, problems, samples, verdicts,
+              revisions: Revisions | None) -> list[dict[str, Any]]:
     """The round's pairs of the kinds select.pairs asks for, each with its `kind`."""
-    sel, seed = loop.cfg.select, loop.cfg.seed + index
+    sel, seed = ctx.cfg.select, ctx.seed("pairs", index)
     pairs = []
     if sel.pairs != "correction":
         pairs += [dict(p, kind="answer") for p in build_pairs(problems, samples, verdicts, sel.pairs_per_problem,
@@ -82,12 +84,13 @@ def new_pairs(loop, index: int, problems, samples, verdicts, revisions: Revision
     return pairs
 
 
-def grpo_step(loop, index: int, problems, samples, scores) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def grpo_step(ctx: RoundContext, index: int, problems, samples,
+              scores) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """train_problems.jsonl for round `index` (unless there) and select/* metrics (unprefixed keys)."""
-    if not loop.run.has(index, "train_problems.jsonl"):
-        loop.run.write_records(index, "train_problems.jsonl", [to_dict(p) for p in problems])
-    records = loop.run.read_records(index, "train_problems.jsonl")
+    if not ctx.run.has(index, "train_problems.jsonl"):
+        ctx.run.write_records(index, "train_problems.jsonl", [to_dict(p) for p in problems])
+    records = ctx.run.read_records(index, "train_problems.jsonl")
     metrics: dict[str, Any] = {"problems": len(records)}
-    if loop.cfg.train.reward == "majority" or loop.cfg.select.rule == "majority":
-        metrics.update(pseudo_label_scores(problems, samples, scores, loop.cfg.select.min_share)[1])
+    if ctx.cfg.train.reward == "majority" or ctx.cfg.select.rule == "majority":
+        metrics.update(pseudo_label_scores(problems, samples, scores, ctx.cfg.select.min_share)[1])
     return records, metrics

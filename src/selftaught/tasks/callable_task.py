@@ -8,6 +8,7 @@ The current working directory is put on `sys.path` first, so a `my_task.py` besi
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from typing import Any
@@ -82,4 +83,20 @@ def load_callable_task(spec: str) -> Task:
             f"task.callable: {spec!r} returned {type(task).__name__}, not a Task ({detail}). A Task has "
             f"`name`, `version`, `problems(split, n, seed, level=None)` and `score(problem, completion)`."
         )
+    _check_score_signature(task, spec)
     return task
+
+
+def _check_score_signature(task: Any, spec: str) -> None:
+    """ConfigError when `task.score` cannot be called as score(problem, completion), before a model loads."""
+    try:
+        signature = inspect.signature(task.score)
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check
+        return
+    try:
+        signature.bind(None, "")
+    except TypeError as e:
+        raise ConfigError(
+            f"task.callable: {spec!r}: its score{signature} cannot be called as score(problem, completion) "
+            f"({e}). A Task's score takes the Problem and the completion text and returns a Score."
+        ) from None

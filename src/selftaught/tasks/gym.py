@@ -263,15 +263,15 @@ class ReasoningGymTask:
         fallback = {"question": meta.get("question", ""), "answer": problem.answer, "metadata": meta.get("metadata", {})}
         return dataset, fallback
 
-    def score(self, problem: Problem, completion: str, sample_id: str | None = None) -> Score:
+    def score(self, problem: Problem, completion: str) -> Score:
         """Extract the answer, then the dataset's own `score_answer`; correct iff its score >= 1.0.
 
         When the gold answer spans lines (grids, move lists) the answer block is read to the first
         blank line. A trailing period is stripped, unless keeping it scores higher (sentence answers).
-        `sample_id` labels the Score (default: the problem id; the caller may set it afterwards).
+        The Score carries the problem id; the caller stamps the sample's id on it.
         """
         source = f"reasoning_gym:{self.name}"
-        sid = problem.id if sample_id is None else sample_id
+        sid = problem.id  # the caller (the loop) stamps the sample's id
         multiline = "\n" in (problem.answer or "")
         extracted = extract_answer(completion, multiline=multiline)
         if extracted is None:

@@ -207,9 +207,9 @@ class JsonlTask:
             meta={"task": self.name, "split": split, "source": str(self.path), "question": question},
         )
 
-    def score(self, problem: Problem, completion: str, sample_id: str | None = None) -> Score:
+    def score(self, problem: Problem, completion: str) -> Score:
         """Extract the answer and compare it with `problem.answer` through math-verify."""
-        sid = problem.id if sample_id is None else sample_id
+        sid = problem.id  # the caller (the loop) stamps the sample's id
         extracted = extract_answer(completion)
         if extracted is None:
             return Score(sid, None, "unparsed", 0.0, "math_verify")

@@ -1,0 +1,107 @@
+"""What every stage of a round uses, in one object: the run's files, the model, the task, the seeds.
+
+The round loop (loop/rounds.py) builds one `RoundContext` and hands it to each stage (sampling,
+control, selection, rationalization, self-correction, pairs); a stage reads and writes through it
+and never sees the loop. `RoundSettings` is what the controller may change from round to round.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from rich.console import Console
+
+from ..core.config import Config
+from ..core.protocols import Task
+from ..core.records import Problem, Sample, SamplingParams, Score, from_dict
+from ..core.seeds import seed_for
+from .rundir import RunDir
+from .state import ModelState
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    """The settings a round samples and selects with (B-STaR's controller re-chooses them)."""
+
+    temperature: float
+    threshold: float | None  # select.threshold under rule `threshold`, else None
+    n: int  # attempts per training problem
+
+    def to_dict(self) -> dict[str, Any]:
+        """The form metrics.json / metrics.jsonl keep under `settings`."""
+        return asdict(self)
+
+
+class RoundContext:
+    """The per-round I/O of a run: sample into a file, score, sampling params, rule options, seeds."""
+
+    def __init__(self, cfg: Config, run: RunDir, console: Console, task: Task, state: ModelState):
+        self.cfg, self.run, self.console, self.task, self.state = cfg, run, console, task, state
+        n = cfg.sampling.n
+        self.ks = sorted({1, n} | {k for k in (2, 4, 8, 16, 32, 64) if k < n})  # pass@k reported
+        self.eval_problems = task.problems("eval", cfg.task.n_eval, cfg.seed)
+
+    def seed(self, stage: str, index: int, k: int = 0) -> int:
+        """The seed of `stage` in round `index` (its `k`-th call there): core/seeds.py's seed_for."""
+        return seed_for(self.cfg.seed, stage, index, k)
+
+    def train_problems(self, index: int) -> list[Problem]:
+        """Round index's training problems (round 1's every round when loop.fresh_problems is off)."""
+        seed = self.cfg.seed + (index if self.cfg.loop.fresh_problems else 1)
+        return self.task.problems("train", self.cfg.task.n_train, seed)
+
+    def default_settings(self) -> RoundSettings:
+        threshold = self.cfg.select.threshold if self.cfg.select.rule == "threshold" else None
+        return RoundSettings(self.cfg.sampling.temperature, threshold, self.cfg.sampling.n)
+
+    def params(self, temperature: float, seed: int) -> SamplingParams:
+        s = self.cfg.sampling
+        return SamplingParams(temperature, s.top_p, s.max_new_tokens, seed=seed)
+
+    def rule_options(self, settings: RoundSettings, index: int) -> dict[str, Any]:
+        """Keyword options of select.rule for round `index` under `settings`."""
+        sel = self.cfg.select
+        opts: dict[str, Any] = {"dedupe": sel.dedupe, "max_per_problem": sel.max_per_problem,
+                                "seed": self.seed("select", index)}
+        if sel.rule == "threshold":
+            opts.update(threshold=settings.threshold, key=sel.score)
+        elif sel.rule == "majority":
+            opts.update(min_share=sel.min_share)
+        return opts
+
+    def score(self, problems: list[Problem], samples: list[Sample]) -> list[Score]:
+        """The task's verdict on each sample (`task.score(problem, completion)`), stamped with its sample id."""
+        by_id = {p.id: p for p in problems}
+        return [replace(self.task.score(by_id[x.problem_id], x.text), sample_id=x.id) for x in samples]
+
+    def generate_step(self, model_round: int, index: int, problems: list[Problem], params: SamplingParams,
+                      n: int, stem: str, label: str) -> tuple[list[Sample], list[Score], float]:
+        """Samples of `model_round`'s model into rounds/index/{stem}_samples.jsonl (unless there), scored.
+
+        The training attempts use the bare names samples.jsonl / scores.jsonl. Returns
+        (samples, scores, seconds).
+        """
+        samples_file, scores_file = ("samples.jsonl", "scores.jsonl") if stem == "samples" else (
+            f"{stem}_samples.jsonl", f"{stem}_scores.jsonl")
+        start = time.time()
+        if self.run.has(index, samples_file):
+            samples = [from_dict(Sample, d) for d in self.run.read_records(index, samples_file)]
+        else:
+            samples = self.generate(model_round, problems, params, n, label)
+            self.run.write_records(index, samples_file, samples)
+        scores = self.score(problems, samples)
+        self.run.write_records(index, scores_file, scores)
+        return samples, scores, round(time.time() - start, 2)
+
+    def generate(self, model_round: int, problems: list[Problem], params: SamplingParams, n: int,
+                 label: str) -> list[Sample]:
+        """`n` samples per problem from `model_round`'s model, flat in problem order (no file written)."""
+        section = self.cfg.eval if params.greedy else self.cfg.sampling
+        generator = self.state.generator(model_round, section.batch_size, section.matmul_dtype)
+        narrow = getattr(generator, "matmul_dtype", None)
+        note = f", {str(narrow).removeprefix('torch.')} matmuls" if narrow is not None else ""
+        self.console.print(f"{label}: {len(problems)} problems x {n} (T={params.temperature:g}{note})")
+        groups = generator.generate([p.prompt for p in problems], params, n=n, problem_ids=[p.id for p in problems])
+        return [x for g in groups for x in g]

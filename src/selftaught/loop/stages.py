@@ -1,0 +1,72 @@
+"""The round's stages that sample, score and select, each writing its file into rounds/NNN/.
+
+Each takes the round's `RoundContext` (loop/context.py); loop/rounds.py calls them in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..core.records import Problem, Sample, SamplingParams, Score
+from ..metrics import eval_metrics, round_metrics
+from ..select import question_only, select, selection_metrics, to_sft_record
+from .context import RoundContext, RoundSettings
+from .rationalize import rationalize
+from .train_data import grpo_step, pairs_step
+
+
+def prefixed(prefix: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}/{k}": v for k, v in metrics.items()}
+
+
+def sample_and_score(ctx: RoundContext, index: int, problems: list[Problem], settings: RoundSettings):
+    """Training attempts with round index-1's model and their verdicts (samples/scores.jsonl)."""
+    params = ctx.params(settings.temperature, ctx.seed("sample", index))
+    return ctx.generate_step(index - 1, index, problems, params, ctx.cfg.sampling.n, "samples", "sampling")
+
+
+def evaluate(ctx: RoundContext, index: int) -> dict[str, Any]:
+    """Greedy accuracy of round index's model on the held-out problems (eval_samples/scores.jsonl)."""
+    params = SamplingParams(0.0, 1.0, ctx.cfg.eval.max_new_tokens, seed=ctx.seed("eval", index))
+    samples, scores, seconds = ctx.generate_step(index, index, ctx.eval_problems, params, 1, "eval", "held-out eval")
+    return {**eval_metrics(ctx.eval_problems, samples, scores), "time/eval": seconds}
+
+
+def probe(ctx: RoundContext, index: int) -> dict[str, Any]:
+    """pass@k and diversity of round index's model on a fixed held-out subset, at a fixed temperature.
+
+    The seed is the same every round (common random numbers: rounds differ by their model only).
+    """
+    problems = ctx.eval_problems[: ctx.cfg.probe.n_problems]
+    params = ctx.params(ctx.cfg.sampling.temperature, ctx.seed("probe", 0))
+    samples, scores, seconds = ctx.generate_step(index, index, problems, params, ctx.cfg.sampling.n, "probe", "probe")
+    return {**prefixed("probe", round_metrics(problems, samples, scores, ks=ctx.ks)), "time/probe": seconds}
+
+
+def training_data(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
+                  scores: list[Score], settings: RoundSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(records the trainer reads, select/* metrics): selected samples, DPO pairs or GRPO problems."""
+    method = ctx.cfg.train.method
+    if method == "dpo":
+        return pairs_step(ctx, index, problems, samples, scores, settings)
+    if method == "grpo":
+        return grpo_step(ctx, index, problems, samples, scores)
+    records = select_step(ctx, index, problems, samples, scores, settings)
+    return records, selection_metrics(problems, samples, scores, records, n_star=ctx.cfg.select.n_star)
+
+
+def select_step(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
+                scores: list[Score], settings: RoundSettings) -> list[dict[str, Any]]:
+    """Training records (selected.jsonl): the rule's choice, plus STaR rationales if asked."""
+    if ctx.run.has(index, "selected.jsonl"):
+        return ctx.run.read_records(index, "selected.jsonl")
+    sel = ctx.cfg.select
+    chosen = select(sel.rule, problems, samples, scores, **ctx.rule_options(settings, index))
+    if sel.rationalize:
+        chosen += rationalize(ctx, index, problems, samples, scores, settings)
+    if sel.strip_few_shot:  # STaR: fine-tune on question -> rationale, no worked examples
+        chosen = [replace(c, prompt=question_only(c.prompt)) for c in chosen]
+    records = [dict(to_sft_record(c), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule) for c in chosen]
+    ctx.run.write_records(index, "selected.jsonl", records)
+    return records
