@@ -68,6 +68,8 @@ class Loop:
         done = self.run.finished_rounds()
         if resumed and done:
             self.console.print(f"[bold]Resuming[/] {self.run.root}: rounds {done[0]}..{done[-1]} finished.")
+        for note in self.run.notes:
+            self.console.print(f"[bold]Note:[/] {note}.")
         tracker = Tracker(self.cfg, self.run.root)
         try:
             for index in range(0, self.cfg.loop.rounds + 1):
