@@ -24,6 +24,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Sample, SamplingParams, from_dict
 from ..metrics import eval_metrics, round_metrics
+from ..models.openai_backend import check_server_follows
 from ..select import question_only, select, selection_metrics, to_sft_record
 from .control import choose_settings
 from .exploit import scorer_aurocs
@@ -50,6 +51,7 @@ class Loop:
                               "the gold answer).")
         check_method(self.cfg)
         check_tracker(self.cfg.train.report_to)
+        check_server_follows(self.cfg)
         self.task = build_task(self.cfg.task)
         self.eval_problems = self.task.problems("eval", self.cfg.task.n_eval, self.cfg.seed)
         if not self.train_problems(1):
