@@ -50,8 +50,13 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise DataError(f"{path}: file not found.")
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}, line {lineno}: not UTF-8 text (byte {raw[e.start]:#04x} at column "
+                                f"{e.start + 1}); a JSONL file is UTF-8 text, one JSON object a line.") from None
             if not line.strip():
                 continue
             try:

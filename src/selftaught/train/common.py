@@ -9,6 +9,7 @@ trainer, which gathers sharded weights, and the main process merges the adapter 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -21,6 +22,7 @@ from typing import Any, Iterator
 import torch
 
 from ..core.config import TrainConfig
+from ..core.errors import SelftaughtError
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +252,15 @@ def save_model(model, tokenizer, save_dir: str | Path) -> None:
     tmp = save_dir.with_name(save_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise SelftaughtError(f"no space left on the device while saving the model to {save_dir} (nothing "
+                                  "partial was kept); free some disk and rerun the same command to resume.") from None
+        raise
     if save_dir.exists():
         shutil.rmtree(save_dir)
     os.replace(tmp, save_dir)
