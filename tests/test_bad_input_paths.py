@@ -43,3 +43,17 @@ def test_disk_full_while_saving_leaves_nothing_partial(tmp_path):
     with pytest.raises(SelftaughtError, match="no space left.*rerun the same command to resume"):
         save_model(_FullDisk(), None, tmp_path / "checkpoint")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_training_silences_trls_deprecated_checkpointing_names(tiny_model_and_tokenizer):
+    import warnings
+
+    from selftaught.core.config import TrainConfig
+    from selftaught.train.common import common_args
+
+    model, _ = tiny_model_and_tokenizer
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")  # what a plain `python` run starts with
+        common_args(TrainConfig(), "cpu", 0, "/tmp/unused")
+        model.is_gradient_checkpointing  # noqa: B018  (TRL's DPO/GRPO/LoRA paths read this property)
+    assert not [w for w in seen if issubclass(w.category, FutureWarning)]

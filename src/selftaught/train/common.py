@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +63,16 @@ def use_bf16(cfg: TrainConfig, device: str) -> bool:
     return device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+def ignore_trl_deprecations() -> None:
+    """Silence the FutureWarnings TRL 1.x triggers by still using transformers' deprecated names
+    (`gradient_checkpointing`, `is_gradient_checkpointing`): nothing a user can act on. Called before each
+    trainer is built, so the filter is in place wherever training runs."""
+    warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing` is deprecated", category=FutureWarning)
+
+
 def common_args(cfg: TrainConfig, device: str, seed: int, output_dir: str) -> dict[str, Any]:
     """TrainingArguments every method uses (TRL's SFTConfig / DPOConfig / GRPOConfig take them all)."""
+    ignore_trl_deprecations()
     on_gpu = device.startswith("cuda")
     return dict(
         output_dir=output_dir,
