@@ -117,12 +117,14 @@ def test_chat_request_shape_logprobs_and_key(serve, monkeypatch):
     path, body, headers = srv.requests[0]
     assert len(srv.requests) == 1 and path == "/v1/chat/completions"
     assert body == {"model": "served-model", "messages": CHAT, "max_tokens": 5, "temperature": 0.8, "top_p": 0.9,
-                    "seed": 7, "logprobs": True, "n": 3}
+                    "seed": 7, "logprobs": True, "top_logprobs": 1, "n": 3}
     assert headers["Authorization"] == "Bearer sk-test-123"
     assert [s.text for s in out[0]] == ["four0", "four1", "four2"] and [s.index for s in out[0]] == [0, 1, 2]
     s = out[0][0]
     assert s.problem_id == "p" and s.logprob == -2.0 and s.stats == {"mean_logprob": -1.0} and s.n_tokens == 2
-    assert s.finish_reason == "stop" and s.params == {"temperature": 0.8, "top_p": 0.9, "max_new_tokens": 5, "seed": 7}
+    assert s.finish_reason == "stop" and s.params == {"temperature": 0.8, "top_p": 0.9, "max_new_tokens": 5, "seed": 7,
+                                                      "backend": "openai", "server": srv.url,
+                                                      "served_model": "served-model"}
 
 
 def test_text_prompt_uses_completions_and_token_logprobs(serve):
@@ -187,7 +189,7 @@ def test_one_url_down_the_other_serves(serve):
 def test_slow_server_times_out(serve):
     srv = serve(lambda p, body, c: (200, chat_reply(body), 3.0, {}))
     start = time.time()
-    with pytest.raises(SelftaughtError, match="timed out after 0.3s"):
+    with pytest.raises(SelftaughtError, match=r"no answer within 0.3s \(server.timeout_s\)"):
         gen(srv.url, timeout=0.3, max_retries=1).generate([CHAT], PARAMS)
     assert time.time() - start < 3 and len(srv.requests) == 2
 

@@ -23,7 +23,7 @@ def config(tiny_path, url):
     return load_config(None, [
         "task.callable=loop_task:make_task", f"model={tiny_path}", "device=cpu", "task.n_train=6",
         "task.n_eval=4", "sampling.n=3", "sampling.max_new_tokens=6", "eval.max_new_tokens=6",
-        "sampling.temperature=1.0", "train.epochs=1", "train.batch_size=4", "loop.rounds=1",
+        "sampling.temperature=1.0", "train.epochs=1", "train.batch_size=4", "loop.rounds=1", "server.follows_checkpoints=true",
         "backend=openai", f"server.base_urls=[{url}]", "server.max_retries=1", "server.backoff_s=0.01",
         "server.max_concurrency=2", "server.timeout_s=10"])
 

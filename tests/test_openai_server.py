@@ -113,7 +113,7 @@ def test_a_loop_round_on_the_real_server(server, tmp_path):
     cfg = load_config(None, [
         "task.callable=loop_task:make_task", f"model={path}", "device=cpu", "task.n_train=4", "task.n_eval=3",
         "sampling.n=2", "sampling.max_new_tokens=6", "eval.max_new_tokens=6", "sampling.temperature=1.0",
-        "train.epochs=1", "train.batch_size=4", "loop.rounds=1", "backend=openai", f"server.base_urls=[{url}]",
+        "train.epochs=1", "train.batch_size=4", "loop.rounds=1", "server.follows_checkpoints=true", "backend=openai", f"server.base_urls=[{url}]",
         "server.timeout_s=120", "server.max_concurrency=4"])
     rows = run_loop(cfg, str(tmp_path / "run"))
     assert [r["round"] for r in rows] == [0, 1] and rows[1]["eval/n"] == 3

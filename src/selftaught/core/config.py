@@ -170,7 +170,16 @@ class ServerConfig(_Section):
     api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key (sent as a "
                              "Bearer token; unset: no key). The key itself never goes in a recipe or a log.")
     max_concurrency: int = Field(16, ge=1, description="Most requests in flight at once, over all base URLs.")
-    timeout_s: float = Field(300.0, gt=0.0, description="Seconds to wait for a server to connect or answer a request.")
+    timeout_s: float = Field(300.0, gt=0.0, description="Read timeout: seconds to wait for a server's answer to a "
+                             "request once connected (each attempt).")
+    connect_timeout_s: float = Field(10.0, gt=0.0, description="Seconds to wait for a server to accept a connection "
+                                     "(each attempt).")
+    deadline_s: float | None = Field(None, gt=0.0, description="Most seconds one batch of requests (a round's "
+                                     "sampling or evaluation) may take, retries included; past it the batch fails "
+                                     "with a message and nothing is written (None: no limit).")
+    follows_checkpoints: bool = Field(False, description="The servers load each round's checkpoint by themselves; "
+                                      "without this or reload_command, a loop with rounds > 0 is refused (later rounds "
+                                      "would sample the starting model).")
     max_retries: int = Field(4, ge=0, description="Retries of a request after a connection error, a timeout, "
                              "HTTP 408/409/429 or 5xx (other errors fail at once).")
     backoff_s: float = Field(1.0, ge=0.0, description="First retry delay; it doubles each retry (with jitter).")

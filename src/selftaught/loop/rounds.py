@@ -24,6 +24,7 @@ from rich.console import Console
 from ..core.config import Config
 from ..core.errors import SelftaughtError
 from ..metrics import round_metrics
+from ..models.openai_backend import check_server_follows
 from .context import RoundContext
 from .control import choose_settings
 from .exploit import scorer_aurocs
@@ -45,6 +46,7 @@ class Loop:
         from ..tasks import build_task
 
         check_tracker(self.cfg.train.report_to)  # the package is there (the config itself was checked at load)
+        check_server_follows(self.cfg)  # a loop-only rule: `eval` with the same recipe may use any server
         self.task = build_task(self.cfg.task)
         self.state = ModelState(self.cfg, self.run, self.console, task=self.task, launcher=self.launcher,
                                 accelerate_config=self.accelerate_config)
@@ -57,6 +59,8 @@ class Loop:
         done = self.run.finished_rounds()
         if resumed and done:
             self.console.print(f"[bold]Resuming[/] {self.run.root}: rounds {done[0]}..{done[-1]} finished.")
+        for note in self.run.notes:
+            self.console.print(f"[bold]Note:[/] {note}.")
         tracker = Tracker(self.cfg, self.run.root)
         try:
             for index in range(0, self.cfg.loop.rounds + 1):

@@ -28,9 +28,16 @@ from ..core.errors import SelftaughtError
 from ..core.io import atomic_write_text, read_jsonl, write_json, write_jsonl
 
 
+# Keys whose change does not alter what a finished round means: a run may continue with new values.
+CONTINUABLE = ("loop.rounds", "name", "threads", "loop.keep_checkpoints", "train.report_to", "server.base_urls",
+               "server.api_key_env", "server.max_concurrency", "server.timeout_s", "server.max_retries",
+               "server.backoff_s", "server.reload_command", "server.reload_timeout_s")
+
+
 class RunDir:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self.notes: list[str] = []  # what prepare() accepted as changed (the loop prints them)
 
     @property
     def config_path(self) -> Path:
@@ -55,18 +62,25 @@ class RunDir:
     def prepare(self, cfg: Config, fresh: bool) -> bool:
         """Create or reopen the run directory; True when resuming an earlier run.
 
-        A resume must use the same config: a changed recipe on an existing run is an error (use
-        --fresh or another --run-dir), so files from two configs never mix.
+        A resume must use the same config, except keys that do not change what finished rounds mean
+        (`CONTINUABLE`: more `loop.rounds` extends a finished run; `threads`, server timeouts, ...): any
+        other change is an error (use --fresh or another --run-dir), so files from two configs never mix.
         """
+        if self.root.exists() and not self.root.is_dir():
+            raise SelftaughtError(f"--run-dir {self.root} is a file, not a directory; choose another --run-dir.")
         text = dump_config(cfg)
         if self.config_path.exists() and not fresh:
-            old = _as_current(yaml.safe_load(self.config_path.read_text()))
-            new = yaml.safe_load(text)
+            old, new = self._old_config(), yaml.safe_load(text)
             if old != new:
-                diff = _diff_keys(old, new)
-                raise SelftaughtError(
-                    f"{self.root} holds a run with a different config (changed: {', '.join(diff)}). "
-                    "Rerun with --fresh to start over there, or choose another --run-dir.")
+                changed = _diff_keys(old, new)
+                refused = [k for k in changed if not _continuable(k, old, new)]
+                if refused:
+                    raise SelftaughtError(
+                        f"{self.root} holds a run with a different config (changed: {', '.join(refused)}). "
+                        "Rerun with --fresh to start over there, or choose another --run-dir. Only these keys "
+                        f"may change on a resume: {', '.join(CONTINUABLE)} (loop.rounds may only grow).")
+                atomic_write_text(self.config_path, text)
+                self.notes.append(f"continuing {self.root} with changed {', '.join(changed)}")
             return True
         if fresh and self.root.exists():
             for name in ("rounds", "metrics.jsonl", "report.html", "config.yaml"):
@@ -78,6 +92,18 @@ class RunDir:
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.config_path, text)
         return False
+
+    def _old_config(self) -> dict[str, Any]:
+        """The run's config.yaml, as this version would write it; a clear error when it is unreadable."""
+        try:
+            old = yaml.safe_load(self.config_path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise SelftaughtError(f"{self.config_path} is not valid YAML ({str(e).splitlines()[0]}); this run "
+                                  "directory's config was damaged. Rerun with --fresh or choose another --run-dir.") from None
+        if not isinstance(old, dict) or not old:
+            raise SelftaughtError(f"{self.config_path} is empty or not a mapping of keys; this run directory's "
+                                  "config was damaged. Rerun with --fresh or choose another --run-dir.")
+        return _as_current(old)
 
     def finished_rounds(self) -> list[int]:
         rounds = self.root / "rounds"
@@ -118,6 +144,13 @@ def _as_current(old: Any) -> Any:
         return yaml.safe_load(dump_config(Config.model_validate(old)))
     except ValidationError:
         return old
+
+
+def _continuable(key: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """A changed key a resume accepts: one of CONTINUABLE, and loop.rounds only upwards."""
+    if key == "loop.rounds":
+        return (new.get("loop") or {}).get("rounds", 0) >= (old.get("loop") or {}).get("rounds", 0)
+    return key in CONTINUABLE
 
 
 def _diff_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

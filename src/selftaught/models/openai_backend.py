@@ -19,7 +19,12 @@ naming the URL and status. The batch completes or raises: no partial result, so 
 partial samples file. The API key is read from the environment variable `api_key_env` and sent only as
 the `Authorization` header; it is never logged, and scrubbed from any error text.
 
-Transport: the standard library (urllib in a thread pool). Generation requests are long and few (one
+Each attempt has a connect timeout (`server.connect_timeout_s`) and a read timeout (`server.timeout_s`); a
+whole batch may have a deadline (`server.deadline_s`), so a hung server fails the round with a message
+instead of holding it for timeouts x attempts. A retry prints one line (URL, error, attempt). A server
+that refuses `n` > 1 with HTTP 400 (llama-server: more than its slots) is asked one sample per request.
+
+Transport: the standard library (http.client in a thread pool). Generation requests are long and few (one
 per prompt), so threads cost nothing next to the server's work, and no dependency is added. The
 official `openai` client would retry and back off, but its fixed retry policy hides the status codes
 and URL we report, and it is not a selftaught dependency; httpx is not one either.
@@ -56,12 +61,25 @@ class _Aborted(Exception):
     """Another request of the batch failed; this one stops."""
 
 
+class _ConnectTimeout(TimeoutError):
+    """The TCP connection was not accepted within server.connect_timeout_s."""
+
+
+class _Rejected(SelftaughtError):
+    """A server refused a request with a 4xx status that is not worth retrying."""
+
+    def __init__(self, url: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.url, self.status = url, status
+
+
 class OpenAIGenerator:
     """Samples completions from OpenAI-compatible servers (implements `core.protocols.Generator`)."""
 
     def __init__(self, base_urls: Sequence[str], model: str, api_key_env: str = "OPENAI_API_KEY",
                  max_concurrency: int = 16, timeout: float = 300.0, max_retries: int = 4, backoff: float = 1.0,
-                 tokenizer: Any = None, use_n: bool = True, logprobs: bool = True) -> None:
+                 tokenizer: Any = None, use_n: bool = True, logprobs: bool = True, connect_timeout: float = 10.0,
+                 deadline: float | None = None) -> None:
         if isinstance(base_urls, str):
             base_urls = [base_urls]
         if not base_urls:
@@ -71,6 +89,7 @@ class OpenAIGenerator:
         self.base_urls = [u.rstrip("/") for u in base_urls]
         self.model, self.api_key_env, self.tokenizer = model, api_key_env, tokenizer
         self.max_concurrency, self.timeout = max_concurrency, timeout
+        self.connect_timeout, self.deadline = min(connect_timeout, timeout), deadline
         self.max_retries, self.backoff = max_retries, backoff
         self.use_n, self.logprobs, self.progress = use_n, logprobs, False
         self._key = os.environ.get(api_key_env) or None  # never logged; see _scrub
@@ -91,7 +110,8 @@ class OpenAIGenerator:
         jobs = [(i, j, min(per_request, runs - j)) for i in range(len(prompts)) for j in range(0, runs, per_request)]
         outs = self._run_jobs(jobs, prompts, params, runs)
         record = {"temperature": params.temperature, "top_p": params.top_p,
-                  "max_new_tokens": params.max_new_tokens, "seed": params.seed}
+                  "max_new_tokens": params.max_new_tokens, "seed": params.seed, "backend": "openai",
+                  "server": ", ".join(map(_safe, self.base_urls)), "served_model": self.model}
         pids = problem_ids if problem_ids is not None else [str(i) for i in range(len(prompts))]
         return [[Sample(problem_id=pids[i], index=j, params=dict(record), **outs[(i, j % runs)]) for j in range(n)]
                 for i in range(len(prompts))]
@@ -110,8 +130,15 @@ class OpenAIGenerator:
                 futures = {pool.submit(self._job, prompts[i], params, i * runs + j, k, abort): (i, j)
                            for i, j, k in jobs}
                 pending = set(futures)
+                end = None if self.deadline is None else time.monotonic() + self.deadline
                 while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    left = None if end is None else end - time.monotonic()
+                    done, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
+                    if not done and pending:
+                        raise SelftaughtError(
+                            f"{len(pending)} of {len(jobs)} requests to {', '.join(map(_safe, self.base_urls))} were "
+                            f"still unanswered after {self.deadline:g}s (server.deadline_s): is the server hung? "
+                            "Nothing of this batch was written.")
                     for f in done:
                         i, j = futures[f]
                         outs.update({(i, j + m): s for m, s in enumerate(f.result())})
@@ -134,12 +161,27 @@ class OpenAIGenerator:
         while len(got) < k:
             chat = not isinstance(prompt, str)
             body = self._body(prompt, params, k - len(got), params.seed + seed_offset + len(got))
-            url, data = self._post("/chat/completions" if chat else "/completions", body, abort)
+            try:
+                url, data = self._post("/chat/completions" if chat else "/completions", body, abort)
+            except _Rejected as e:
+                if e.status != 400 or body.get("n", 1) == 1:
+                    raise
+                self._stop_using_n(e)
+                continue
             choices = _choices(url, data)
             single = len(choices) == 1
             got += [_parse_choice(c, chat, data.get("usage") if single else None, self.tokenizer)
                     for c in choices[: k - len(got)]]
         return got
+
+    def _stop_using_n(self, e: "_Rejected") -> None:
+        """A server that refuses `n` > 1 (llama-server: more than its slots) gets one request per sample."""
+        with self._lock:
+            if self.use_n:
+                self.use_n = False
+                console.print(f"[yellow]note:[/] {e.url} refused a request for several samples (HTTP 400); asking "
+                              "for one sample per request from now on (set server.use_n: false to skip the first "
+                              "try, or start llama-server with -np >= sampling.n).", highlight=False)
 
     def _body(self, prompt: Prompt, params: SamplingParams, k: int, seed: int) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "max_tokens": params.max_new_tokens,
@@ -150,9 +192,9 @@ class OpenAIGenerator:
                 body["logprobs"] = 1  # the chosen token's log-prob (and the top one)
         else:
             body["messages"] = list(prompt)
-            if self.logprobs:
-                body["logprobs"] = True
-        if k > 1:
+            if self.logprobs:  # fewest alternatives that still return the sampled token's log-prob (llama.cpp
+                body["logprobs"], body["top_logprobs"] = True, 1  # sends 20 per token when it is left out)
+        if k > 1 and self.use_n:
             body["n"] = k
         return body
 
@@ -179,20 +221,24 @@ class OpenAIGenerator:
             except (urllib.error.URLError, OSError, http.client.HTTPException) as e:  # refused, reset, timed out
                 reason = getattr(e, "reason", e)
                 status, raw, retry_after = None, b"", None
-                last = "timed out after %gs" % self.timeout if isinstance(reason, TimeoutError) else f"{reason}"
+                last = _timeout_text(reason, self) if isinstance(reason, TimeoutError) else f"{reason}"
             finally:
                 with self._lock:
                     self._busy[u] -= 1
             if status is not None and 200 <= status < 300:
                 return url, self._json(url, status, raw)
             if status is not None and status < 500 and status not in RETRY_STATUS:
-                raise SelftaughtError(self._scrub(f"{_safe(url)} answered HTTP {status}: {_message(raw)}. "
-                                                  f"{_hint(status, self)}"))
+                raise _Rejected(_safe(url), status, self._scrub(
+                    f"{_safe(url)} answered HTTP {status}: {_message(raw)}. {_hint(status, self)}"))
             if status is not None:
                 last = f"HTTP {status}: {_message(raw)}"
             if attempt < self.max_retries:
                 delay = min(self.backoff * 2 ** attempt * random.uniform(0.5, 1.0), MAX_DELAY_S)
-                abort.wait(max(delay, min(retry_after or 0.0, MAX_DELAY_S)))
+                delay = max(delay, min(retry_after or 0.0, MAX_DELAY_S))
+                if not abort.is_set():
+                    console.print(self._scrub(f"[yellow]retry:[/] {_safe(url)}: {last} (attempt {attempt + 1} of "
+                                              f"{self.max_retries + 1}; next in {delay:.1f}s)"), highlight=False)
+                abort.wait(delay)
             avoid = u
         raise SelftaughtError(self._scrub(
             f"{_safe(url)}: request failed after {self.max_retries + 1} attempts; last error: {last}. Check that "
@@ -200,16 +246,27 @@ class OpenAIGenerator:
             "set the patience)."))
 
     def _send(self, url: str, body: dict) -> tuple[int, bytes, float | None]:
+        """POST with a connect timeout (server.connect_timeout_s) and a read timeout (server.timeout_s)."""
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
-        req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+        parts = urlsplit(url)
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = cls(parts.hostname, parts.port, timeout=self.connect_timeout)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return resp.status, resp.read(), None
-        except urllib.error.HTTPError as e:
-            with e:
-                return e.code, e.read(), _retry_after(e.headers)
+            try:
+                conn.connect()
+            except TimeoutError as e:
+                raise _ConnectTimeout() from e
+            conn.sock.settimeout(self.timeout)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            conn.request("POST", path, body=json.dumps(body).encode(), headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            retry_after = None if 200 <= resp.status < 300 else _retry_after(resp.headers)
+            return resp.status, raw, retry_after
+        finally:
+            conn.close()
 
     def _json(self, url: str, status: int, raw: bytes) -> dict:
         try:
@@ -279,14 +336,20 @@ def _message(raw: bytes) -> str:
         return _excerpt(raw) or "(empty body)"
 
 
+def _timeout_text(reason: BaseException, gen: OpenAIGenerator) -> str:
+    if isinstance(reason, _ConnectTimeout):
+        return f"no connection within {gen.connect_timeout:g}s (server.connect_timeout_s)"
+    return f"no answer within {gen.timeout:g}s (server.timeout_s)"
+
+
 def _hint(status: int, gen: OpenAIGenerator) -> str:
     if status in (401, 403):
         return f"Check the API key in the environment variable {gen.api_key_env} (server.api_key_env)."
     if status == 404:
         return (f"Check server.base_urls (they usually end in /v1) and server.model (the served model name; "
                 f"sent {gen.model!r}).")
-    return ("The server rejected the request; if it does not support `n` or `logprobs`, set server.use_n: false "
-            "or server.logprobs: false.")
+    return ("The server rejected the request; if it does not support `n` (llama-server allows at most its slot "
+            "count: start it with -np >= sampling.n) or `logprobs`, set server.use_n: false or server.logprobs: false.")
 
 
 def _excerpt(raw: bytes | str, limit: int = 300) -> str:
@@ -314,7 +377,18 @@ def openai_backend(cfg, model: Any = None, tokenizer: Any = None) -> OpenAIGener
     s = cfg.server
     return OpenAIGenerator(s.base_urls, served_model_name(cfg), api_key_env=s.api_key_env,
                            max_concurrency=s.max_concurrency, timeout=s.timeout_s, max_retries=s.max_retries,
-                           backoff=s.backoff_s, tokenizer=tokenizer, use_n=s.use_n, logprobs=s.logprobs)
+                           backoff=s.backoff_s, tokenizer=tokenizer, use_n=s.use_n, logprobs=s.logprobs,
+                           connect_timeout=s.connect_timeout_s, deadline=s.deadline_s)
+
+
+def check_server_follows(cfg) -> None:
+    """Refuse a loop whose later rounds would silently sample the starting model from the server."""
+    s = cfg.server
+    if cfg.backend == "openai" and cfg.loop.rounds > 0 and not s.reload_command and not s.follows_checkpoints:
+        raise SelftaughtError(
+            "backend openai with loop.rounds > 0: the servers must serve each round's checkpoint, or rounds after 0 "
+            "sample and evaluate the starting model. Set server.reload_command (e.g. a script that restarts "
+            "`vllm serve {checkpoint}`), or server.follows_checkpoints: true if your servers load them themselves.")
 
 
 def wait_ready(base_urls: Sequence[str], timeout: float, interval: float = 0.5) -> None:

@@ -41,6 +41,11 @@ def cache_dir() -> Path:
     return Path(os.environ.get("SELFTAUGHT_CACHE") or Path.home() / ".cache" / "selftaught").expanduser()
 
 
+# What `save_pretrained` (and PEFT's adapters) write as weights; a folder with none of them cannot load.
+WEIGHT_FILES = ("*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin", "adapter_model.*", "*.pt",
+                "*.gguf")
+
+
 def resolve_model(name_or_path: str) -> str:
     """A local folder loadable by `from_pretrained` for `default`, a local folder or a Hub id."""
     name = str(name_or_path)
@@ -49,6 +54,9 @@ def resolve_model(name_or_path: str) -> str:
         if not ((path / "config.json").exists() or (path / "adapter_config.json").exists()):
             raise SelftaughtError(f"model folder {name} has no config.json: a model folder is what "
                                   "`save_pretrained` writes (config.json, weights, tokenizer files).")
+        if not any(next(path.glob(pattern), None) for pattern in WEIGHT_FILES):
+            raise SelftaughtError(f"model folder {name} has no weights (none of {', '.join(WEIGHT_FILES)}): a model "
+                                  "folder is what `save_pretrained` writes (config.json, weights, tokenizer files).")
         return str(path)
     if path.exists():
         raise SelftaughtError(f"model path {name} is a file; a model is a folder with config.json and weights "

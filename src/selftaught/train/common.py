@@ -9,10 +9,12 @@ trainer, which gathers sharded weights, and the main process merges the adapter 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any, Iterator
 import torch
 
 from ..core.config import TrainConfig
+from ..core.errors import SelftaughtError
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,16 @@ def use_bf16(cfg: TrainConfig, device: str) -> bool:
     return device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+def ignore_trl_deprecations() -> None:
+    """Silence the FutureWarnings TRL 1.x triggers by still using transformers' deprecated names
+    (`gradient_checkpointing`, `is_gradient_checkpointing`): nothing a user can act on. Called before each
+    trainer is built, so the filter is in place wherever training runs."""
+    warnings.filterwarnings("ignore", message=r"`(is_)?gradient_checkpointing` is deprecated", category=FutureWarning)
+
+
 def common_args(cfg: TrainConfig, device: str, seed: int, output_dir: str) -> dict[str, Any]:
     """TrainingArguments every method uses (TRL's SFTConfig / DPOConfig / GRPOConfig take them all)."""
+    ignore_trl_deprecations()
     on_gpu = device.startswith("cuda")
     return dict(
         output_dir=output_dir,
@@ -250,8 +261,15 @@ def save_model(model, tokenizer, save_dir: str | Path) -> None:
     tmp = save_dir.with_name(save_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise SelftaughtError(f"no space left on the device while saving the model to {save_dir} (nothing "
+                                  "partial was kept); free some disk and rerun the same command to resume.") from None
+        raise
     if save_dir.exists():
         shutil.rmtree(save_dir)
     os.replace(tmp, save_dir)
