@@ -269,10 +269,11 @@ TASK_SOURCES = ("name", "path", "callable")
 
 def replace_task_source(data: dict[str, Any], overrides: list[str]) -> str | None:
     """A task source given on the command line replaces the recipe's: when the overrides set exactly one of
-    task.name / task.path / task.callable, the recipe's other source keys are removed from `data`, and so is
-    its `task.options` (reasoning-gym options, tied to the recipe's dataset) unless the overrides set options
-    too. Returns a note naming what was replaced, or None when nothing was. Two source keys on the command
-    line are left alone (validation then asks for exactly one).
+    task.name / task.path / task.callable, the recipe's other source keys are removed from `data`, and so are
+    its `task.options` (reasoning-gym options, tied to the recipe's dataset; options given on the command line
+    still apply). Returns a note naming what was replaced, or None when nothing was (the recipe's own source
+    key overridden, options kept). Two source keys on the command line are left alone (validation then asks
+    for exactly one).
 
     >>> recipe = {"task": {"name": "basic_arithmetic", "options": {"max_digits": 2}, "n_eval": 8}}
     >>> replace_task_source(recipe, ["task.path=my.jsonl"])
@@ -282,18 +283,17 @@ def replace_task_source(data: dict[str, Any], overrides: list[str]) -> str | Non
     >>> replace_task_source({"task": {"name": "gcd"}}, ["task.name=lcm"]) is None  # a plain override
     True
     """
-    given, options_given = {}, False
+    given = {}
     for text in overrides:
         path, value = parse_override(text)
         if path[0] == "task" and len(path) == 2 and path[1] in TASK_SOURCES and value is not None:
             given[path[1]] = value
-        options_given = options_given or path[:2] == ["task", "options"]
     task = data.get("task")
     if len(given) != 1 or not isinstance(task, dict):
         return None
     (key, value), = given.items()
     changed = {k: task[k] for k in TASK_SOURCES if task.get(k) is not None and not (k == key and task[k] == value)}
-    drop_options = bool(task.get("options") and not options_given and changed)
+    drop_options = bool(task.get("options") and changed)
     if not drop_options and set(changed) <= {key}:
         return None  # a plain override of the recipe's own source key
     for k in TASK_SOURCES:
