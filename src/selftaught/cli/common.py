@@ -76,6 +76,7 @@ def quiet_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def set_option(help: str = "Override a recipe key, e.g. --set loop.rounds=3 (repeatable).") -> typer.models.OptionInfo:
-    """The repeatable `--set KEY=VALUE` option."""
-    return typer.Option(None, "--set", help=help)
+def set_option(text: str = "Override a recipe key, e.g. --set loop.rounds=3 (repeatable). A task source "
+               "(task.name, task.path, task.callable) replaces the recipe's.") -> typer.models.OptionInfo:
+    """The repeatable `--set KEY=VALUE` option, with its help `text`."""
+    return typer.Option(None, "--set", help=text)
