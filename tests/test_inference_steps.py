@@ -1,7 +1,5 @@
 """The composable steps alone, and the shared sample pool."""
 
-import doctest
-
 from selftaught.core.records import Problem, SamplingParams
 from selftaught.inference import Context, steps
 from selftaught.inference.base import SamplePool, sequence_confidence
@@ -66,10 +64,3 @@ def test_sequence_confidence():
     gen = ScriptedGenerator(lambda *a: "a b")
     (s,), = gen.generate(["x"], SamplingParams())
     assert abs(sequence_confidence(s) - 0.9048374) < 1e-6
-
-
-def test_doctests():
-    from selftaught.inference import adaptive_consistency, best_of_n, report, self_refine
-
-    for module in (steps, adaptive_consistency, best_of_n, report, self_refine):
-        assert doctest.testmod(module).failed == 0

@@ -2,8 +2,6 @@
 formed from revisions (a correct revision over a wrong one, else over the attempt restated), a round on
 a tiny random Llama writing revision_*.jsonl, pairs.jsonl and the metrics, resume, and config errors."""
 
-import doctest
-import importlib
 import json
 import os
 
@@ -197,9 +195,3 @@ def test_correction_pairs_refuse_what_cannot_work(tiny_path, tmp_path, extra, me
     with pytest.raises(ConfigError, match=message):
         run_loop(config(tiny_path, "select.pairs=correction", *extra), str(tmp_path / "r"))
     assert not (tmp_path / "r").exists()
-
-
-@pytest.mark.parametrize("module", ["selftaught.loop.correction", "selftaught.inference.self_refine"])
-def test_doctests(module):
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.attempted > 0 and result.failed == 0

@@ -27,12 +27,32 @@ def chat_reply(body, text="four", finish="stop", logprobs=(-0.5, -1.5)):
     return {"choices": [choice(i) for i in range(k)], "usage": {"completion_tokens": 3 * k}}
 
 
-class FakeServer:
-    """An OpenAI-ish server; `reply(path, body, count)` returns (status, payload, delay_s, headers)."""
+class InFlight:
+    """Requests being served, counted across every server that shares it, and the most seen at once."""
 
-    def __init__(self, reply):
+    def __init__(self):
+        self.lock, self.now, self.most = threading.Lock(), 0, 0
+
+    def enter(self):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def leave(self):
+        with self.lock:
+            self.now -= 1
+
+
+class FakeServer:
+    """An OpenAI-ish server; `reply(path, body, count)` returns (status, payload, delay_s, headers).
+
+    A request counts as in flight (`in_flight`, shareable between servers) from its arrival until just before
+    its response is written: inside the span the client waits for it, so the count never exceeds the
+    client's own number of requests in flight."""
+
+    def __init__(self, reply, in_flight: InFlight | None = None):
         self.reply, self.requests, self.lock = reply, [], threading.Lock()
-        self.in_flight = self.max_in_flight = 0
+        self.in_flight = in_flight or InFlight()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -41,12 +61,14 @@ class FakeServer:
                 with outer.lock:
                     outer.requests.append((self.path, body, dict(self.headers)))
                     count = len(outer.requests)
-                    outer.in_flight += 1
-                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                outer.in_flight.enter()
                 try:
                     status, payload, delay, headers = outer.reply(self.path, body, count)
                     time.sleep(delay)
-                    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                finally:
+                    outer.in_flight.leave()
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                try:
                     self.send_response(status)
                     for k, v in headers.items():
                         self.send_header(k, v)
@@ -55,9 +77,6 @@ class FakeServer:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-                finally:
-                    with outer.lock:
-                        outer.in_flight -= 1
 
             def do_GET(self):
                 self.send_response(200 if self.path == "/health" else 404)
@@ -81,8 +100,8 @@ class FakeServer:
 def serve():
     servers = []
 
-    def start(reply):
-        servers.append(FakeServer(reply))
+    def start(reply, in_flight=None):
+        servers.append(FakeServer(reply, in_flight))
         return servers[-1]
 
     yield start
@@ -164,19 +183,18 @@ def test_use_n_false_and_greedy(serve):
 
 def test_requests_spread_over_urls_with_bounded_concurrency(serve):
     slow = lambda p, body, c: (200, chat_reply(body), 0.05, {})
-    a, b = serve(slow), serve(slow)
+    both = InFlight()  # one count over both servers: the bound is on their sum at any one moment
+    a, b = serve(slow, both), serve(slow, both)
     out = gen(a.url, b.url, max_concurrency=2).generate([CHAT] * 8, PARAMS, n=1)
     assert len(out) == 8 and len(a.requests) + len(b.requests) == 8
     assert len(a.requests) >= 2 and len(b.requests) >= 2
-    assert a.max_in_flight + b.max_in_flight <= 2
+    assert 1 <= both.most <= 2 and both.now == 0
 
 
 def test_server_down_fails_clearly_after_retries():
     url = f"http://127.0.0.1:{free_port()}/v1"
-    start = time.time()
     with pytest.raises(SelftaughtError, match=r"127\.0\.0\.1.*failed after 3 attempts.*(refused|Errno)"):
         gen(url).generate([CHAT], PARAMS, n=2)
-    assert time.time() - start < 10
 
 
 def test_one_url_down_the_other_serves(serve):
@@ -187,11 +205,18 @@ def test_one_url_down_the_other_serves(serve):
 
 
 def test_slow_server_times_out(serve):
-    srv = serve(lambda p, body, c: (200, chat_reply(body), 3.0, {}))
-    start = time.time()
-    with pytest.raises(SelftaughtError, match=r"no answer within 0.3s \(server.timeout_s\)"):
-        gen(srv.url, timeout=0.3, max_retries=1).generate([CHAT], PARAMS)
-    assert time.time() - start < 3 and len(srv.requests) == 2
+    release = threading.Event()  # the server answers only after the test is over
+
+    def never_in_time(p, body, c):
+        release.wait(30)
+        return 200, chat_reply(body), 0, {}
+
+    srv = serve(never_in_time)
+    try:
+        with pytest.raises(SelftaughtError, match=r"failed after 2 attempts; last error: no answer within 0.3s \(server.timeout_s\)"):
+            gen(srv.url, timeout=0.3, max_retries=1).generate([CHAT], PARAMS)
+    finally:
+        release.set()
 
 
 @pytest.mark.parametrize("status,headers", [(500, {}), (503, {}), (429, {"Retry-After": "0"})])
@@ -237,14 +262,26 @@ def test_api_key_never_in_errors_or_repr(serve, monkeypatch):
 
 
 def test_failed_request_fails_the_whole_batch_at_once(serve):
-    srv = serve(lambda p, body, c: (400, {"error": {"message": "bad prompt"}}, 0, {})
-                if body["messages"][0]["content"] == "bad" else (200, chat_reply(body), 2.0, {}))
+    slow_arrived, release = threading.Event(), threading.Event()
+
+    def reply(p, body, c):
+        if body["messages"][0]["content"] == "bad":
+            slow_arrived.wait(30)  # fail only once the first prompt's request is being served
+            return 400, {"error": {"message": "bad prompt"}}, 0, {}
+        slow_arrived.set()
+        release.wait(30)  # held until the test has seen generate() return
+        return 200, chat_reply(body), 0, {}
+
+    srv = serve(reply)
     prompts = [CHAT, [{"role": "user", "content": "bad"}]] + [CHAT] * 5
-    start = time.time()
-    with pytest.raises(SelftaughtError, match="bad prompt"):
-        gen(srv.url, max_concurrency=2).generate(prompts, PARAMS)
-    assert time.time() - start < 1.5  # not waiting for the slow request still in flight
-    time.sleep(0.1)
+    try:
+        with pytest.raises(SelftaughtError, match="bad prompt"):
+            gen(srv.url, max_concurrency=2).generate(prompts, PARAMS)
+        assert srv.in_flight.now >= 1  # returned without waiting for the request still in flight
+    finally:
+        release.set()
+    for worker in [t for t in threading.enumerate() if t.name.startswith("openai-backend")]:
+        worker.join(30)
     assert len(srv.requests) <= 3  # the queued ones were cancelled (a freed worker may take one more)
 
 

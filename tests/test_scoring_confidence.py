@@ -1,6 +1,5 @@
 """Self-certainty against a hand computation, the backend's stats, Borda, log-prob, oracle, judge."""
 
-import doctest
 import math
 
 import pytest
@@ -8,7 +7,7 @@ import torch
 
 from selftaught.core.errors import SelftaughtError
 from selftaught.core.records import Problem, Sample, SamplingParams
-from selftaught.scoring import confidence, judge, make_scorer, oracle
+from selftaught.scoring import make_scorer
 from selftaught.scoring.confidence import (borda_weights, make_mean_logprob, make_self_certainty,
                                            make_self_certainty_borda, self_certainty_of_logits)
 from selftaught.scoring.judge import make_judge
@@ -98,8 +97,3 @@ def test_judge_reads_p_yes_from_logits_and_caches(tiny_model_and_tokenizer):
         p = torch.softmax(model(ids).logits[0, -1], -1)
     expected = float(p[j.yes_ids].sum() / (p[j.yes_ids].sum() + p[j.no_ids].sum()))
     assert values[3] == pytest.approx(expected, rel=1e-4)
-
-
-def test_doctests():
-    for module in (confidence, oracle, judge):
-        assert doctest.testmod(module).failed == 0

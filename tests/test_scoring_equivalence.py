@@ -1,10 +1,7 @@
 """Answer equivalence, grouping and the vote with its tie rule."""
 
-import doctest
-
 import pytest
 
-from selftaught.scoring import equivalence
 from selftaught.scoring.equivalence import equivalent, group_answers, looks_mathematical, vote
 
 
@@ -53,7 +50,3 @@ def test_weighted_vote_and_errors():
         vote(["4"], weights=[-1.0])
     with pytest.raises(ValueError):
         vote(["4", "5"], weights=[1.0])
-
-
-def test_doctests():
-    assert doctest.testmod(equivalence).failed == 0

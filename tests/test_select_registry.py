@@ -1,7 +1,5 @@
-"""The rule registry, `select()` errors, user rules by "module:object", selection_metrics, doctests."""
+"""The rule registry, `select()` errors, user rules by "module:object", selection_metrics."""
 
-import doctest
-import importlib
 import sys
 import types
 
@@ -76,11 +74,3 @@ def test_selection_metrics_of_majority_and_of_records_read_back():
     assert m2["precision"] == m["precision"] and m2["label_accuracy"] is None
     empty = selection_metrics(problems, samples, scores, [])
     assert empty["kept"] == 0 and empty["precision"] is None and empty["balance"] == 0.0
-
-
-@pytest.mark.parametrize("module", ["__init__", "records", "common", "correct", "threshold",
-                                    "majority", "pairs", "summary"])
-def test_select_doctests(module):
-    name = "selftaught.select" + ("" if module == "__init__" else f".{module}")
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

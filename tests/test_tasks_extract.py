@@ -1,10 +1,7 @@
 """Answer extraction: where it looks, what it strips, and None when nothing is stated."""
 
-import doctest
-
 import pytest
 
-from selftaught.tasks import extract
 from selftaught.tasks.extract import extract_answer, last_boxed
 
 
@@ -43,10 +40,6 @@ def test_nothing_found_is_none(text):
 
 def test_last_boxed_unbalanced_earlier_one_skipped():
     assert last_boxed("\\boxed{1} and \\boxed{2") == "1"
-
-
-def test_doctests():
-    assert doctest.testmod(extract).failed == 0
 
 
 def test_multiline_block_runs_to_first_empty_line():

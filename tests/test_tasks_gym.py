@@ -167,11 +167,3 @@ def test_dataset_without_gold_answers_gets_no_shots_but_scores():
     p = t.problems("eval", 1, 0)[0]
     assert p.answer is None and t.examples() == [] and len(p.prompt) == 2
     assert t.score(p, "Answer: {}").verdict == "incorrect"
-
-
-def test_doctests():
-    import doctest
-
-    from selftaught.tasks import gym
-
-    assert doctest.testmod(gym).failed == 0

@@ -157,11 +157,3 @@ def test_folder_that_is_not_a_dataset(tmp_path):
     (tmp_path / "junk").mkdir()
     with pytest.raises(DataError, match="save_to_disk"):
         JsonlTask(tmp_path / "junk")
-
-
-def test_doctests():
-    import doctest
-
-    from selftaught.tasks import jsonl
-
-    assert doctest.testmod(jsonl).failed == 0

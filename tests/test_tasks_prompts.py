@@ -1,8 +1,5 @@
 """Prompt shape: system, few-shot user/assistant turns, the question; worked-example shapes."""
 
-import doctest
-
-from selftaught.tasks import prompts
 from selftaught.tasks.extract import extract_answer
 from selftaught.tasks.prompts import (
     DEFAULT_SYSTEM_PROMPT,
@@ -40,7 +37,3 @@ def test_worked_examples_end_in_an_extractable_answer():
 def test_worked_example_registry():
     assert worked_example_for("basic_arithmetic") is expression_worked_example
     assert worked_example_for("some_other_task") is default_worked_example
-
-
-def test_doctests():
-    assert doctest.testmod(prompts).failed == 0

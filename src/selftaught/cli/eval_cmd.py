@@ -10,7 +10,7 @@ prints a table and writes traces, metrics and `accuracy_vs_tokens.png` under `--
 that has it, `best_of_n.scorer=judge` targets one. Everything is validated before a model is loaded.
 
 Registered in cli/main.py with `app.command("eval")(eval_command)`; user errors print one paragraph
-and exit 2, handled here so this module does not import cli.main at import time.
+and exit 2 (cli/common.py's handler). The generator comes from the recipe's `backend`, as in `run`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+
+from .common import console, load_recipe, quiet_libraries, set_option, user_errors
 
 
 STRATEGY_NAMES = ("greedy", "sample", "self_consistency", "weighted_vote", "best_of_n", "self_refine", "gated_refine",
@@ -37,34 +38,21 @@ def _split(overrides: list[str]) -> tuple[list[str], list[str]]:
     return recipe, strategy
 
 
+@user_errors
 def eval_command(
     recipe: Optional[str] = typer.Argument(None, help="Recipe file or name in recipes/ (default: default)."),
     strategy: list[str] = typer.Option(["greedy"], "--strategy", "-s",
                                        help=f"Strategy to run (repeatable): {', '.join(STRATEGY_NAMES)}, or all."),
-    overrides: Optional[list[str]] = typer.Option(None, "--set", help="Recipe key (task.name=gcd) or strategy key "
-                                                  "(n=16, best_of_n.scorer=judge); repeatable."),
+    overrides: Optional[list[str]] = set_option("Recipe key (task.name=gcd) or strategy key (n=16, "
+                                                "best_of_n.scorer=judge); repeatable."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: runs/NAME-eval)."),
     n: Optional[int] = typer.Option(None, "--n", min=1, help="Number of eval problems (default: task.n_eval)."),
 ) -> None:
     """Compare test-time strategies (vote, best-of-N, self-refine, ...) on the same held-out problems."""
-    from ..core.errors import SelftaughtError
-
-    console, err = Console(), Console(stderr=True)
-    try:
-        _run(recipe, strategy, overrides or [], out, n, console)
-    except SelftaughtError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-def _run(recipe: str | None, strategies: list[str], overrides: list[str], out: Path | None, n: int | None,
-         console: Console) -> None:
-    from ..core.config import load_config
     from ..inference.runner import eval_main
-    from .main import find_recipe, quiet_libraries
 
-    recipe_sets, strategy_sets = _split(overrides)
-    cfg = load_config(find_recipe(recipe), recipe_sets)
+    recipe_sets, strategy_sets = _split(overrides or [])
+    cfg = load_recipe(recipe, recipe_sets)
     if cfg.threads:
         import torch
 
@@ -72,7 +60,7 @@ def _run(recipe: str | None, strategies: list[str], overrides: list[str], out: P
     quiet_libraries()
     target = out or Path("runs") / f"{cfg.name}-eval"
     source = cfg.task.name or cfg.task.path or cfg.task.callable
-    console.print(f"[bold]selftaught eval[/] {', '.join(strategies)} on {source} -> {target}")
-    eval_main(cfg.task, cfg.model, strategies, strategy_sets, target, seed=cfg.seed, n_problems=n, device=cfg.device,
-              dtype=cfg.dtype, batch_size=cfg.sampling.batch_size, console=console)
+    console.print(f"[bold]selftaught eval[/] {', '.join(strategy)} on {source} ({cfg.backend} backend) -> {target}")
+    eval_main(cfg.task, cfg.model, strategy, strategy_sets, target, seed=cfg.seed, n_problems=n, config=cfg,
+              console=console)
     console.print(f"traces, metrics and accuracy_vs_tokens.png in {target}", highlight=False)

@@ -1,77 +1,30 @@
 """`selftaught` command line: run, eval, report, tasks.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
-directory is touched.
+directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
 """
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-from ..core.errors import SelftaughtError
+from .common import console, load_recipe, quiet_libraries, set_option, user_errors
 from .eval_cmd import eval_command
 from .report_cmd import report
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="A language model improves its own reasoning: sample, verify, select, train, repeat.")
-console = Console()
-err_console = Console(stderr=True)
-
-RECIPES_DIR = Path(__file__).resolve().parents[3] / "recipes"  # a source checkout's recipes/
-
-
-def user_errors(fn):
-    """Turn SelftaughtError into a one-paragraph message and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except SelftaughtError as e:
-            err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def find_recipe(recipe: str | None) -> Path:
-    """A recipe path, or a name looked up in ./recipes and the checkout's recipes/ folder."""
-    name = recipe or "default"
-    candidates = [Path(name), Path("recipes") / f"{name}.yaml", RECIPES_DIR / f"{name}.yaml"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    known = sorted(p.stem for d in {Path("recipes"), RECIPES_DIR} if d.is_dir() for p in d.glob("*.yaml"))
-    raise SelftaughtError(f"Recipe {name!r} not found (looked for {', '.join(map(str, candidates))}). "
-                          f"Known recipes: {', '.join(known) or 'none'}.")
-
-
-def quiet_libraries() -> None:
-    import warnings
-
-    import transformers
-
-    # TRL's configs still pass `gradient_checkpointing`; transformers 5 warns on every trainer built.
-    warnings.filterwarnings("ignore", message="`gradient_checkpointing` is deprecated", category=FutureWarning)
-
-    transformers.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-
-
-SetOption = typer.Option(None, "--set", help="Override a recipe key, e.g. --set loop.rounds=3 (repeatable).")
 
 
 @app.command()
 @user_errors
 def run(
     recipe: Optional[str] = typer.Argument(None, help="Recipe file or name in recipes/ (default: default)."),
-    overrides: Optional[list[str]] = SetOption,
+    overrides: Optional[list[str]] = set_option(),
     run_dir: Optional[Path] = typer.Option(None, help="Run directory (default: runs/NAME)."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete the run directory's rounds and start over."),
     launcher: str = typer.Option("local", help="Where each round's training step runs: `local` (this process) or "
@@ -80,10 +33,9 @@ def run(
                                                      "file, e.g. configs/accelerate/ddp.yaml."),
 ) -> None:
     """Run the self-improvement loop; rerun the same command to resume."""
-    from ..core.config import load_config
     from ..loop.rounds import run_loop
 
-    cfg = load_config(find_recipe(recipe), overrides or [])
+    cfg = load_recipe(recipe, overrides or [])
     quiet_libraries()
     target = run_dir or Path("runs") / cfg.name
     console.print(f"[bold]selftaught run[/] {cfg.name} -> {target}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -313,8 +313,54 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load and validate a recipe (None: all defaults), then apply `key=value` overrides."""
+TASK_SOURCES = ("name", "path", "callable")
+
+
+def replace_task_source(data: dict[str, Any], overrides: list[str]) -> str | None:
+    """A task source given on the command line replaces the recipe's: when the overrides set exactly one of
+    task.name / task.path / task.callable, the recipe's other source keys are removed from `data`, and so are
+    its `task.options` (reasoning-gym options, tied to the recipe's dataset; options given on the command line
+    still apply). Returns a note naming what was replaced, or None when nothing was (the recipe's own source
+    key overridden, options kept). Two source keys on the command line are left alone (validation then asks
+    for exactly one).
+
+    >>> recipe = {"task": {"name": "basic_arithmetic", "options": {"max_digits": 2}, "n_eval": 8}}
+    >>> replace_task_source(recipe, ["task.path=my.jsonl"])
+    "task.path given on the command line: replacing the recipe's task.name basic_arithmetic and its task.options"
+    >>> recipe
+    {'task': {'n_eval': 8}}
+    >>> replace_task_source({"task": {"name": "gcd"}}, ["task.name=lcm"]) is None  # a plain override
+    True
+    """
+    given = {}
+    for text in overrides:
+        path, value = parse_override(text)
+        if path[0] == "task" and len(path) == 2 and path[1] in TASK_SOURCES and value is not None:
+            given[path[1]] = value
+    task = data.get("task")
+    if len(given) != 1 or not isinstance(task, dict):
+        return None
+    (key, value), = given.items()
+    changed = {k: task[k] for k in TASK_SOURCES if task.get(k) is not None and not (k == key and task[k] == value)}
+    drop_options = bool(task.get("options") and changed)
+    if not drop_options and set(changed) <= {key}:
+        return None  # a plain override of the recipe's own source key
+    for k in TASK_SOURCES:
+        if k != key:
+            task.pop(k, None)
+    parts = [f"task.{k} {v}" for k, v in changed.items()]
+    if drop_options:
+        task.pop("options")
+        parts.append("its task.options" if parts else "task.options")
+    head = ", ".join(parts[:-1])
+    return (f"task.{key} given on the command line: replacing the recipe's "
+            f"{head + ' and ' if head else ''}{parts[-1]}")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                note: Callable[[str], None] | None = None) -> Config:
+    """Load and validate a recipe (None: all defaults), then apply `key=value` overrides. A task source among
+    the overrides replaces the recipe's (`replace_task_source`); `note` receives the sentence saying so."""
     data: dict[str, Any] = {}
     source = str(path) if path else "defaults"
     if path is not None:
@@ -328,6 +374,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         if not isinstance(data, dict):
             raise ConfigError(f"{p}: a recipe is a mapping of keys, got {type(data).__name__}.")
     if overrides:
+        replaced = replace_task_source(data, overrides)
+        if replaced and note is not None:
+            note(replaced)
         data = apply_overrides(data, overrides)
         source += " (with --set overrides)"
     try:

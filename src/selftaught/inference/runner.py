@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..core.config import TaskConfig, apply_overrides
+from ..core.config import Config, TaskConfig, apply_overrides
 from ..core.errors import ConfigError
 from ..core.io import write_json, write_jsonl
 from ..core.protocols import Generator, Task
@@ -113,15 +113,44 @@ def split_overrides(strategies: Sequence[str], overrides: Sequence[str]) -> dict
     return options
 
 
+def eval_generator(cfg: Config) -> Generator:
+    """The generator `cfg.backend` names over `cfg.model`, as the loop builds it for round 0: `openai` loads
+    only the tokenizer (the servers hold the weights; server.reload_command, if set, points them at the
+    model), `vllm` loads the model folder itself, `hf` / `fast` load the model here in `cfg.dtype`.
+    Strategies sample, so the generator works `sampling.batch_size` sequences at a time."""
+    from ..models import build_generator, load_model, resolve_model
+
+    if cfg.backend == "openai":
+        from ..models.openai_backend import reload_server
+        from ..models.resolve import load_tokenizer
+
+        path = resolve_model(cfg.model)
+        reload_server(cfg, path)  # no-op without server.reload_command
+        generator = build_generator(cfg, None, load_tokenizer(path))
+    elif cfg.backend == "vllm":
+        generator = build_generator(cfg, resolve_model(cfg.model), None)
+    else:
+        model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
+        generator = build_generator(cfg, model, tokenizer)
+    if hasattr(generator, "batch_size"):
+        generator.batch_size = cfg.sampling.batch_size
+    if hasattr(generator, "progress"):
+        generator.progress = True
+    return generator
+
+
 def eval_main(task_cfg: TaskConfig | dict[str, Any], model: str, strategy: str | Sequence[str],
               overrides: Sequence[str] = (), out_dir: str | Path = "runs/eval", *, seed: int = 0,
               n_problems: int | None = None, device: str = "auto", dtype: str = "auto", batch_size: int = 64,
-              generator: Generator | None = None, console: Any = None) -> list[dict[str, Any]]:
+              generator: Generator | None = None, config: Config | None = None,
+              console: Any = None) -> list[dict[str, Any]]:
     """`selftaught eval`: run strategies on the task's eval split and write everything under `out_dir`.
 
     `strategy` is a name, a list of names, or "all"; `overrides` are `key=value` / `NAME.key=value`
     strings for the strategy configs (see `split_overrides`). All configs are validated before a model
-    is loaded. Returns each strategy's metrics (also in out_dir/summary.json).
+    is loaded. The generator: `generator` if given, else `eval_generator(config)` (the recipe's backend),
+    else the hf backend over `model` (`device`, `dtype`, `batch_size`). Returns each strategy's metrics
+    (also in out_dir/summary.json).
     """
     from ..tasks import build_task
 
@@ -135,10 +164,9 @@ def eval_main(task_cfg: TaskConfig | dict[str, Any], model: str, strategy: str |
     task = build_task(task_cfg)
     problems = task.problems("eval", n_problems or task_cfg.n_eval, seed)
     if generator is None:
-        from ..models import HFGenerator, load_model
-
-        mdl, tok = load_model(model, device=device, dtype=dtype)
-        generator = HFGenerator(mdl, tok, batch_size=batch_size, progress=True)
+        config = config or Config(model=model, device=device, dtype=dtype, task=task_cfg,
+                                  sampling={"batch_size": batch_size})
+        generator = eval_generator(config)
     ctx = Context(task, generator, seed=seed)
     all_metrics = [evaluate_strategy(task, generator, problems, cfg, out_dir, ctx=ctx) for cfg in configs.values()]
     write_comparison(all_metrics, out_dir, f"{task.name}, {len(problems)} problems, {model}")
