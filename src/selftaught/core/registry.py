@@ -28,7 +28,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-from typing import Callable, Generic, Iterable, TypeVar, overload
+from typing import Callable, Generic, Iterable, Iterator, TypeVar, overload
 
 from .errors import ConfigError
 
@@ -108,9 +108,12 @@ class Registry(Generic[T]):
                 importlib.import_module(f"{self.package}.{info.name}")
 
     def names(self) -> list[str]:
-        """The registered names, in registration order."""
+        """The registered names, sorted (registration order depends on which module was imported first)."""
         self._discover()
-        return list(self._items)
+        return sorted(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
