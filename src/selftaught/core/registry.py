@@ -21,6 +21,9 @@ Traceback (most recent call last):
 selftaught.core.errors.ConfigError: unknown colour `rde` (did you mean `red`?); known: red.
 >>> colours.check("os.path:join") is None
 True
+>>> colours["blue"] = 2     # a registry is also a mapping (tests patch it with monkeypatch.setitem)
+>>> list(colours), colours.get("green", None)
+(['blue', 'red'], None)
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Callable, Generic, Iterable, Iterator, TypeVar, overload
 from .errors import ConfigError
 
 T = TypeVar("T")
+_MISSING = object()
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -112,6 +116,15 @@ class Registry(Generic[T]):
         self._discover()
         return sorted(self._items)
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
+    def __setitem__(self, name: str, obj: T | str) -> None:
+        self.register(name, obj)
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name]
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
@@ -126,8 +139,11 @@ class Registry(Generic[T]):
             return str(e)
         return None
 
-    def get(self, name: str) -> T:
-        """The extension registered as `name`, or the `module:object` it names."""
+    def get(self, name: str, default: object = _MISSING) -> T:
+        """The extension registered as `name`, or the `module:object` it names (`default`, when given,
+        for a name that is neither)."""
+        if default is not _MISSING and name not in self.names() and ":" not in name:
+            return default  # type: ignore[return-value]
         if name in self.names():
             obj = self._items[name]
             if isinstance(obj, str) and ":" in obj:

@@ -24,7 +24,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Sample, SamplingParams, from_dict
 from ..metrics import eval_metrics, round_metrics
-from ..select import question_only, select, selection_metrics, to_sft_record
+from ..select import question_only, rule_options, select, selection_metrics, to_sft_record
 from .control import choose_settings
 from .exploit import scorer_aurocs
 from .rationalize import rationalize
@@ -171,10 +171,12 @@ class Loop:
 
     def training_data(self, index, problems, samples, scores, settings):
         """(records the trainer reads, select/* metrics): selected samples, DPO pairs or GRPO problems."""
-        method = self.cfg.train.method
-        if method == "dpo":
+        from ..train.round import trainer_spec
+
+        kind = trainer_spec(self.cfg.train.method).records  # what the trainer trains on
+        if kind == "pairs":
             return pairs_step(self, index, problems, samples, scores, settings)
-        if method == "grpo":
+        if kind == "problems":
             return grpo_step(self, index, problems, samples, scores)
         records = self.select_step(index, problems, samples, scores, settings)
         return records, selection_metrics(problems, samples, scores, records, n_star=self.cfg.select.n_star)
@@ -194,14 +196,7 @@ class Loop:
         return records
 
     def rule_options(self, settings: dict[str, Any], seed: int) -> dict[str, Any]:
-        sel = self.cfg.select
-        opts: dict[str, Any] = {"dedupe": sel.dedupe, "max_per_problem": sel.max_per_problem,
-                                "seed": self.cfg.seed + seed}
-        if sel.rule == "threshold":
-            opts.update(threshold=settings["threshold"], key=sel.score)
-        elif sel.rule == "majority":
-            opts.update(min_share=sel.min_share)
-        return opts
+        return rule_options(self.cfg.select, self.cfg.seed + seed, settings.get("threshold"))
 
 
 def _prefixed(prefix: str, metrics: dict[str, Any]) -> dict[str, Any]:

@@ -88,6 +88,6 @@ def grpo_step(loop, index: int, problems, samples, scores) -> tuple[list[dict[st
         loop.run.write_records(index, "train_problems.jsonl", [to_dict(p) for p in problems])
     records = loop.run.read_records(index, "train_problems.jsonl")
     metrics: dict[str, Any] = {"problems": len(records)}
-    if loop.cfg.train.reward == "majority" or loop.cfg.select.rule == "majority":
+    if loop.cfg.train.grpo.reward == "majority" or loop.cfg.select.rule == "majority":
         metrics.update(pseudo_label_scores(problems, samples, scores, loop.cfg.select.min_share)[1])
     return records, metrics

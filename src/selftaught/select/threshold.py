@@ -18,7 +18,7 @@ from ..core.errors import ConfigError, DataError
 from ..core.records import Problem, Sample, Score
 from ..metrics.diversity import token_logprob
 from ..metrics.grouping import check_aligned, group_by_problem
-from .common import Selector, check_common, finish
+from .common import SELECTION_RULES, Selector, check_common, finish
 from .records import Selected
 
 
@@ -93,3 +93,6 @@ def _values(samples: Sequence[Sample], scores: Sequence[Score], key: str,
         raise DataError(f"select threshold: no sample carries the score {key!r}; "
                         f"the samples carry: {', '.join(known)}.")
     return out
+
+
+SELECTION_RULES.register("threshold", make_threshold)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.errors import ConfigError
 from ..core.protocols import Task
+from .kinds import TASK_KINDS
 
 __all__ = ["load_callable_task"]
 
@@ -83,3 +84,6 @@ def load_callable_task(spec: str) -> Task:
             f"`name`, `version`, `problems(split, n, seed, level=None)` and `score(problem, completion)`."
         )
     return task
+
+
+TASK_KINDS.register("callable", lambda cfg: load_callable_task(cfg.callable))

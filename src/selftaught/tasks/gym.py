@@ -33,6 +33,7 @@ from reasoning_gym import factory
 from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Score
 from .extract import extract_answer
+from .kinds import TASK_KINDS
 from .prompts import PROMPT_VERSION, WorkedExample, build_messages, worked_example_for
 
 __all__ = ["ReasoningGymTask", "list_gym_tasks", "split_of", "SPLIT_VERSION"]
@@ -292,3 +293,6 @@ def _gym_score(dataset: Any, answer: str, entry: dict[str, Any]) -> float:
         return float(dataset.score_answer(answer, entry))
     except Exception:
         return 0.0
+
+
+TASK_KINDS.register("name", lambda cfg: ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt))
