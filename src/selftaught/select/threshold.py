@@ -3,7 +3,7 @@
 The score is `key`, looked up per sample: "reward" (Score.reward, the default), "logprob" (the
 sample's per-token log-probability, logprob / n_tokens or stats["mean_logprob"]), or any key of Sample.stats that the
 generator wrote ("self_certainty", "mean_entropy", ...). Or pass `values`, one float per sample in
-the order of `samples` (a scorer's output list, the shape TRL reward functions return).
+the order of `samples` (a scorer's output list: one float per sample).
 
 A sample without the score is not kept. With `max_per_problem` the highest-scoring ones are kept
 (B-STaR's selection: top-scoring samples above the threshold).

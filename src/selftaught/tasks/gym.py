@@ -31,6 +31,7 @@ import reasoning_gym
 from reasoning_gym import factory
 
 from ..core.errors import ConfigError, SelftaughtError
+from ..core.registry import did_you_mean
 from ..core.records import Problem, Score
 from .extract import extract_answer
 from .kinds import TASK_KINDS
@@ -84,7 +85,7 @@ def _check_name(name: str) -> None:
     """Raise a ConfigError naming the nearest dataset names when `name` is not registered."""
     if name in factory.DATASETS:
         return
-    close = difflib.get_close_matches(name, list_gym_tasks(), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name, list_gym_tasks(), n=3, cutoff=0.5)  # up to three: many similar names
     hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
     raise ConfigError(
         f"task.name: `{name}` is not a reasoning-gym dataset.{hint} "
@@ -103,10 +104,8 @@ def _check_options(name: str, options: dict[str, Any]) -> None:
                 f"`seed` and task.n_train / task.n_eval). Remove it from task.options."
             )
         if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
             raise ConfigError(
-                f"task.options.{key}: `{name}` has no option `{key}`.{hint} "
+                f"task.options.{key}: `{name}` has no option `{key}`{did_you_mean(key, valid)}. "
                 f"Valid options: {', '.join(valid) or '(none)'}."
             )
 
