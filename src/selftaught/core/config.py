@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -109,6 +109,17 @@ class SelectConfig(_Section):
     @classmethod
     def _known_rule(cls, rule: str) -> str:
         return registered("selftaught.select.common:SELECTION_RULES", rule)
+
+    @model_validator(mode="after")
+    def _rule_takes_options(self) -> "SelectConfig":
+        if self.options:  # the factory is built here with the options, so a typo fails before a model loads
+            from ..select import get_selector, rule_options
+
+            try:
+                get_selector(self.rule, **rule_options(self, seed=0))
+            except ConfigError as e:
+                raise ValueError(f"select.options: {e}") from None
+        return self
 
 
 class ControlConfig(_Section):

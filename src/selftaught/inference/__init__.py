@@ -27,9 +27,12 @@ from ..core.registry import did_you_mean
 from .base import STRATEGIES, Context, RunFn, SamplePool, StrategyConfig, StrategyResult
 
 
+_NAMED: dict[str, tuple[type[StrategyConfig], RunFn]] = {}  # `module:object` strategies looked up so far
+
+
 def strategy_name(cfg: BaseModel) -> str:
     """The registered name (or `module:object`) of a config instance's strategy."""
-    for name in STRATEGIES.names():
+    for name in [*STRATEGIES.names(), *_NAMED]:
         if type(cfg) is STRATEGIES.get(name)[0]:
             return name
     raise ConfigError(f"{type(cfg).__name__} is not a registered strategy config.")
@@ -37,13 +40,13 @@ def strategy_name(cfg: BaseModel) -> str:
 
 def check_strategy(name: str) -> None:
     """A ConfigError naming the nearest strategy when `name` is neither registered nor an importable
-    `module:object` pair; a `module:object` strategy is registered under that name."""
+    `module:object` pair (remembered, so `strategy_name` finds its config class)."""
     entry = STRATEGIES.get(name)
     if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], type)
             and issubclass(entry[0], BaseModel) and callable(entry[1])):
         raise ConfigError(f"strategy `{name}`: expected a pair (ConfigModel, run), got {entry!r}.")
     if name not in STRATEGIES:
-        STRATEGIES.register(name, entry)
+        _NAMED[name] = entry
 
 
 def strategy_run(name: str) -> RunFn:
