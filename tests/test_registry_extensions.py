@@ -126,10 +126,11 @@ def test_unknown_names_fail_at_load_with_did_you_mean_all_at_once(tmp_path):
 def test_select_options_reach_a_user_rule_and_a_typo_fails_at_load(toy_ext):
     from selftaught.select import rule_options
 
-    cfg = load_config(None, ["task.name=basic_arithmetic", "select.rule=toy_ext:make_first", "select.options={seed: 5}"])
+    base = ["task.name=basic_arithmetic", "select.rule=toy_ext:make_first"]
+    cfg = load_config(None, [*base, "select.options={seed: 5}"])
     assert rule_options(cfg.select, seed=1) == {"dedupe": True, "seed": 5}
     with pytest.raises(ConfigError, match="has no option `dedup` \\(did you mean `dedupe`\\?\\)"):
-        load_config(None, ["task.name=basic_arithmetic", "select.rule=toy_ext:make_first", "select.options={dedup: 1}"])
+        load_config(None, [*base, "select.options={dedup: 1}"])
 
 
 def test_a_module_object_that_does_not_import_fails_at_load():

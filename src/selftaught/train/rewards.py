@@ -5,8 +5,8 @@ The family's signature (see `scoring.spec`) is the project's own, not TRL's: `sa
 `problems[i]`. The GRPO dataset carries a `problem_id` column; TRL passes every column to each reward
 function as a keyword list aligned with `completions`, so the adapter looks each problem up by id and
 builds one `Sample` per completion (text, token count; TRL's completion token ids in
-`sample.params["completion_ids"]`), each problem carrying the prompt TRL generated from. A reward function may keep a `metrics` dict, which the adapter
-logs through TRL's `log_metric` after each call.
+`sample.params["completion_ids"]`), each problem carrying the prompt TRL generated from. A reward
+function may keep a `metrics` dict, which the adapter logs through TRL's `log_metric` after each call.
 
 Registered in `REWARDS` (train.grpo.reward; a user's own reward function is named `module:object`):
 

@@ -20,7 +20,8 @@ from ..core.errors import ConfigError
 from ..core.registry import Registry
 
 RecordKind = Literal["selected", "pairs", "problems"]
-RECORD_FILES: dict[str, str] = {"selected": "selected.jsonl", "pairs": "pairs.jsonl", "problems": "train_problems.jsonl"}
+RECORD_FILES: dict[str, str] = {"selected": "selected.jsonl", "pairs": "pairs.jsonl",
+                                "problems": "train_problems.jsonl"}
 
 
 @dataclass(frozen=True)
