@@ -5,7 +5,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from selftaught.cli.eval_cmd import STRATEGY_NAMES, _split, eval_command
+from selftaught.cli.eval_cmd import _split, eval_command
 from selftaught.inference import STRATEGIES
 
 
@@ -16,8 +16,11 @@ def _app():
     return app
 
 
-def test_help_lists_every_registered_strategy():
-    assert STRATEGY_NAMES == tuple(STRATEGIES)
+def test_an_unknown_strategy_lists_every_registered_one():
+    result = CliRunner().invoke(_app(), ["eval", "--strategy", "best_of_m", "--set", "device=cpu"])
+    assert result.exit_code == 2
+    assert "did you mean `best_of_n`?" in result.output
+    assert all(name in result.output for name in STRATEGIES.names())
 
 
 def test_overrides_split_between_recipe_and_strategies():

@@ -63,7 +63,7 @@ def test_eval_main_on_a_gym_task(generator, tmp_path):
 
 
 def test_eval_main_validates_before_loading(tmp_path):
-    with pytest.raises(ConfigError, match="Did you mean `self_consistency`"):
+    with pytest.raises(ConfigError, match="did you mean `self_consistency`"):
         eval_main({"name": "basic_arithmetic"}, "no-such-model", "self_consistancy", [], tmp_path)
     with pytest.raises(ConfigError, match="scorer"):
         eval_main({"name": "basic_arithmetic"}, "no-such-model", "best_of_n", ["scorer=oracel"], tmp_path)

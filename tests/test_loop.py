@@ -78,7 +78,7 @@ def test_resume_accepts_a_config_written_before_a_key_was_added(tiny_path, tmp_p
 
 
 def test_rest_em_trains_from_the_base_model(tiny_path, tmp_path, monkeypatch):
-    import selftaught.train as train_pkg
+    import selftaught.train.sft as train_pkg  # the trainer module's function, called at run time
 
     seen = []
     real = train_pkg.train_sft

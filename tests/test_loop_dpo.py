@@ -36,7 +36,7 @@ def test_dpo_rounds_write_pairs_and_count_problems_without_one(tiny_path, tmp_pa
 
 @pytest.mark.parametrize("ref", ["round", "base"])
 def test_reference_model_per_round(tiny_path, tmp_path, monkeypatch, ref):
-    import selftaught.train as train_pkg
+    import selftaught.train.dpo as train_pkg  # the trainer module's function, called at run time
 
     seen = []
     real = train_pkg.train_dpo
@@ -47,7 +47,7 @@ def test_reference_model_per_round(tiny_path, tmp_path, monkeypatch, ref):
         return real(model, tokenizer, pairs, cfg, device, seed, ref_model=ref_model, **kw)
 
     monkeypatch.setattr(train_pkg, "train_dpo", spy)
-    run_loop(config(tiny_path, f"train.dpo_ref={ref}"), str(tmp_path / "r"))
+    run_loop(config(tiny_path, f"train.dpo.ref={ref}"), str(tmp_path / "r"))
     assert len(seen) == 2
     (start1, ref1), (start2, ref2) = seen
     assert ref1 is None  # round 1 starts from the base model: the default reference is the start

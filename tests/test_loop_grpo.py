@@ -16,7 +16,7 @@ def config(tiny_path, *extra):
 
 
 def test_grpo_rounds_train_on_the_problems_and_report_per_round(tiny_path, tmp_path):
-    rows = run_loop(config(tiny_path, "train.format_reward=0.5"), str(tmp_path / "run"))
+    rows = run_loop(config(tiny_path, "train.grpo.format_reward=0.5"), str(tmp_path / "run"))
     run = RunDir(tmp_path / "run")
     assert [r["round"] for r in rows] == [0, 1, 2] and all("eval/accuracy" in r for r in rows)
     for index in (1, 2):
@@ -30,7 +30,7 @@ def test_grpo_rounds_train_on_the_problems_and_report_per_round(tiny_path, tmp_p
 
 
 def test_majority_reward_records_label_accuracy(tiny_path, tmp_path):
-    rows = run_loop(config(tiny_path, "train.reward=majority", "loop.rounds=1"), str(tmp_path / "r"))
+    rows = run_loop(config(tiny_path, "train.grpo.reward=majority", "loop.rounds=1"), str(tmp_path / "r"))
     saved = json.loads((tmp_path / "r" / "rounds" / "001" / "metrics.json").read_text())
     assert saved["select/label_accuracy"] == rows[1]["select/label_accuracy"]
     assert 0.0 <= saved["select/label_accuracy"] <= 1.0  # pseudo-labels of the sampling step vs the truth
@@ -38,7 +38,7 @@ def test_majority_reward_records_label_accuracy(tiny_path, tmp_path):
 
 
 def test_self_certainty_reward_runs_without_labels(tiny_path, tmp_path):
-    rows = run_loop(config(tiny_path, "train.reward=self_certainty", "loop.rounds=1"), str(tmp_path / "r"))
+    rows = run_loop(config(tiny_path, "train.grpo.reward=self_certainty", "loop.rounds=1"), str(tmp_path / "r"))
     assert rows[1]["train/reward"] > 0 and rows[1]["train/steps"] > 0
 
 

@@ -58,7 +58,7 @@ def test_tensorboard_gets_one_point_per_round_and_the_trainer_a_log_dir(tmp_path
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: object() if name == "tensorboard" else real(name, *a))
-    import selftaught.train as train_pkg
+    import selftaught.train.sft as train_pkg  # the trainer module's function, called at run time
 
     real_sft = train_pkg.train_sft
 

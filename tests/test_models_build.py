@@ -35,7 +35,7 @@ def test_registered_backend_by_name_and_lazy_string(monkeypatch):
 
 def test_unknown_backend_lists_known_ones():
     cfg = Config().model_copy(update={"backend": "nope"})
-    with pytest.raises(SelftaughtError, match="unknown backend 'nope'; known: .*hf"):
+    with pytest.raises(SelftaughtError, match="unknown backend `nope`.*; known: .*hf"):
         build_generator(cfg)
 
 

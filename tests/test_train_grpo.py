@@ -55,7 +55,7 @@ def test_mixed_groups_counted_like_trl_and_masked_only_when_filtering(tiny_model
     model, tok = tiny_model_and_tokenizer
     task = EvenLengthTask()
     _, result = train_grpo(model, tok, task.problems("train", 8, 0), task,
-                           config(f"train.zero_variance_filter={filtering}"), "cpu", 0)
+                           config(f"train.grpo.zero_variance_filter={filtering}"), "cpu", 0)
     m = result.metrics()
     assert m["train/groups"] == 8 and 0 < m["train/zero_variance_groups"] < 8
     assert m["train/zero_variance_groups"] / m["train/groups"] == pytest.approx(m["train/frac_reward_zero_std"])
@@ -84,7 +84,7 @@ def test_lora_grpo_saves_a_merged_model(tiny_model_and_tokenizer, tmp_path):
     model, tok = tiny_model_and_tokenizer
     task = EvenLengthTask()
     trained, result = train_grpo(model, tok, task.problems("train", 4, 0), task,
-                                 config("train.lora.enabled=true", "train.lora.r=4", "train.format_reward=0.5"),
+                                 config("train.lora.enabled=true", "train.lora.r=4", "train.grpo.format_reward=0.5"),
                                  "cpu", 0, save_dir=tmp_path / "ckpt")
     assert not (tmp_path / "ckpt" / "adapter_config.json").exists()
     assert not any("lora" in n for n, _ in trained.named_parameters())

@@ -21,6 +21,24 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def registered(registry: str, name: str) -> str:
+    """`name` when the registry `package:REGISTRY` knows it (or it is an importable `module:object`);
+    else a ValueError with the nearest name. The registry is imported here, when a config is validated,
+    so this module stays light to import."""
+    from .registry import import_object
+
+    problem = import_object(registry).check(name)  # type: ignore[attr-defined]
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+# Keys that moved under their method (an old recipe gets the new name in the error).
+MOVED_KEYS = {"train.dpo_beta": "train.dpo.beta", "train.dpo_ref": "train.dpo.ref", "train.reward": "train.grpo.reward",
+              "train.format_reward": "train.grpo.format_reward", "train.grpo_beta": "train.grpo.beta",
+              "train.zero_variance_filter": "train.grpo.zero_variance_filter"}
+
+
 class TaskConfig(_Section):
     name: str | None = Field(None, description="A reasoning-gym dataset name (see `selftaught tasks`).")
     path: str | None = Field(None, description="A JSONL file or a saved HF `datasets` folder with question/answer fields.")
@@ -60,9 +78,10 @@ class EvalConfig(_Section):
 
 
 class SelectConfig(_Section):
-    rule: Literal["correct", "threshold", "majority"] = Field(
+    rule: str = Field(
         "correct", description="Which samples become training data: `correct` (verifier, RFT), `threshold` "
-        "(a score >= select.threshold), `majority` (label-free: agree with the majority answer).")
+        "(a score >= select.threshold), `majority` (label-free: agree with the majority answer), or a user's "
+        "rule factory as `module:object`.")
     score: str = Field("reward", description="For `threshold`: the per-sample score: `reward` (the verifier's), "
                        "`logprob`, or a Sample.stats key such as `mean_logprob`, `self_certainty`.")
     threshold: float = Field(0.5, description="For `threshold`: keep samples whose score is at least this.")
@@ -83,6 +102,25 @@ class SelectConfig(_Section):
         "`correction` (self-correction: one wrong attempt per problem is revised sampling.n times, prompt = problem + "
         "attempt + a 'your answer is wrong, correct it' turn; a correct revision vs one still wrong, or the attempt "
         "itself when none is; needs rule `correct`), `both`. pairs_per_problem applies to each kind.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Extra options passed to the rule's factory "
+                                    "(a user's own rule); the keys above reach a rule that names them as parameters "
+                                    "(`score` as `key`).")
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, rule: str) -> str:
+        return registered("selftaught.select.common:SELECTION_RULES", rule)
+
+    @model_validator(mode="after")
+    def _rule_takes_options(self) -> "SelectConfig":
+        if self.options:  # the factory is built here with the options, so a typo fails before a model loads
+            from ..select import get_selector, rule_options
+
+            try:
+                get_selector(self.rule, **rule_options(self, seed=0))
+            except ConfigError as e:
+                raise ValueError(f"select.options: {e}") from None
+        return self
 
 
 class ControlConfig(_Section):
@@ -106,12 +144,38 @@ class LoraConfig(_Section):
     target_modules: list[str] | str = Field("all-linear", description="Modules to adapt (PEFT `target_modules`).")
 
 
+class DPOOptions(_Section):
+    beta: float = Field(0.1, gt=0.0, description="Strength of the KL pull towards the reference model.")
+    ref: Literal["round", "base"] = Field(
+        "round", description="Reference model: `round` = the round's starting model (refreshed every round, "
+        "iterative DPO), `base` = the run's starting model in every round.")
+
+
+class GRPOOptions(_Section):
+    reward: str = Field(
+        "verifier", description="Reward per completion: `verifier` (the task's scorer against the gold answer), "
+        "`majority` (label-free, TTRL: 1 when the answer equals its group's majority answer), `self_certainty` "
+        "(label-free, Intuitor: the policy's mean KL(uniform || p) over the completion), or a user's reward "
+        "function `fn(problems, samples) -> list[float]` as `module:object`.")
+    format_reward: float = Field(0.0, ge=0.0, description="Weight of an extra reward of 1 when a final answer "
+                                 "parses (0: off).")
+    zero_variance_filter: bool = Field(True, description="Drop prompts whose completions all get the same reward "
+                                       "from the loss (counted as train/zero_variance_groups).")
+    beta: float = Field(0.0, ge=0.0, description="KL coefficient towards the round's starting model (0: no "
+                        "reference model, TRL's default).")
+
+    @field_validator("reward")
+    @classmethod
+    def _known_reward(cls, reward: str) -> str:
+        return registered("selftaught.train.rewards:REWARDS", reward)
+
+
 class TrainConfig(_Section):
-    method: Literal["sft", "dpo", "grpo"] = Field(
+    method: str = Field(
         "sft", description="Training method: `sft` (TRL SFTTrainer on the selected samples, loss on the completion "
         "only), `dpo` (TRL DPOTrainer on correct-vs-wrong pairs of the round's samples, written to pairs.jsonl), "
         "`grpo` (TRL GRPOTrainer: one pass over the round's training problems, sampling its own groups of "
-        "sampling.n completions, rewarded by train.reward).")
+        "sampling.n completions, rewarded by train.grpo.reward), or a user's `Trainer` as `module:object`.")
     learning_rate: float = Field(2e-5, gt=0.0, description="Peak learning rate.")
     epochs: float = Field(2.0, gt=0.0, description="Passes over the round's selected samples.")
     batch_size: int = Field(8, ge=1, description="Per-device training batch size.")
@@ -135,20 +199,13 @@ class TrainConfig(_Section):
     report_to: Literal["none", "tensorboard", "wandb"] = Field(
         "none", description="Tracker for the trainers' step logs and the loop's per-round metrics (tensorboard "
         "writes under RUN_DIR/tb; needs the `tensorboard` or `wandb` package).")
-    dpo_beta: float = Field(0.1, gt=0.0, description="dpo: strength of the KL pull towards the reference model.")
-    dpo_ref: Literal["round", "base"] = Field(
-        "round", description="dpo: reference model: `round` = the round's starting model (refreshed every round, "
-        "iterative DPO), `base` = the run's starting model in every round.")
-    reward: Literal["verifier", "majority", "self_certainty"] = Field(
-        "verifier", description="grpo: reward per completion: `verifier` (the task's scorer against the gold "
-        "answer), `majority` (label-free, TTRL: 1 when the answer equals its group's majority answer), "
-        "`self_certainty` (label-free, Intuitor: the policy's mean KL(uniform || p) over the completion).")
-    format_reward: float = Field(0.0, ge=0.0, description="grpo: weight of an extra reward of 1 when a final answer "
-                                 "parses (0: off).")
-    zero_variance_filter: bool = Field(True, description="grpo: drop prompts whose completions all get the same "
-                                       "reward from the loss (counted as train/zero_variance_groups).")
-    grpo_beta: float = Field(0.0, ge=0.0, description="grpo: KL coefficient towards the round's starting model "
-                             "(0: no reference model, TRL's default).")
+    dpo: DPOOptions = Field(default_factory=DPOOptions, description="train.method dpo: its options.")
+    grpo: GRPOOptions = Field(default_factory=GRPOOptions, description="train.method grpo: its options.")
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, method: str) -> str:
+        return registered("selftaught.train.round:TRAINERS", method)
 
 
 class LoopConfig(_Section):
@@ -205,10 +262,11 @@ class ServerConfig(_Section):
 class Config(_Section):
     name: str = Field("default", description="Run name; the run directory defaults to runs/NAME.")
     model: str = Field("default", description="`default` (SmolLM2-135M-Instruct), a Hub id or a local folder.")
-    backend: Literal["hf", "fast", "openai", "vllm"] = Field(
+    backend: str = Field(
         "hf", description="Generation backend: `hf` (transformers generate), `fast` (selftaught's static-cache "
-        "sampler: CUDA graphs on a GPU, shared prompt prefix on a CPU), `openai` (OpenAI-compatible servers, see `server`), `vllm` (in-process vLLM; "
-        "`pip install selftaught[vllm]`).")
+        "sampler: CUDA graphs on a GPU, shared prompt prefix on a CPU), `openai` (OpenAI-compatible servers, see "
+        "`server`), `vllm` (in-process vLLM; `pip install selftaught[vllm]`), or a user's factory "
+        "`(cfg, model, tokenizer) -> Generator` as `module:object`.")
     fast_attention: Literal["sdpa", "triton"] = Field(
         "sdpa", description="backend fast: decode attention. `sdpa` (torch's kernels, every device) or `triton` "
         "(a Triton kernel, CUDA GPU: each row reads only its own context; 1.2-1.3x sdpa's tokens/s at batch "
@@ -226,6 +284,11 @@ class Config(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig, description="Fine-tuning each round.")
     loop: LoopConfig = Field(default_factory=LoopConfig, description="The round loop.")
     server: ServerConfig = Field(default_factory=ServerConfig, description="OpenAI-compatible servers (backend openai).")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, backend: str) -> str:
+        return registered("selftaught.models.backends:BACKENDS", backend)
 
     # Cross-key rules: combinations that cannot work, refused when the config loads (run and eval alike),
     # every broken rule reported at once.
@@ -280,14 +343,18 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
 def _describe(err: dict, source: str) -> str:
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc)
+    if err["type"] == "extra_forbidden" and key in MOVED_KEYS:
+        return f"{source}: `{key}` moved: write `{MOVED_KEYS[key]}` instead."
     if err["type"] == CROSS_KEY:
         return "\n".join(f"{source}: {problem}" for problem in err["ctx"]["problems"].split("\n"))
     if err["type"] == "extra_forbidden":
         names = _fields_at(Config, loc)
         close = difflib.get_close_matches(str(loc[-1]), names, n=1)
         hint = f" Did you mean `{'.'.join(map(str, loc[:-1] + (close[0],)))}`?" if close else ""
+        # (full dotted key in the hint, so not registry.did_you_mean)
         return f"{source}: unknown key `{key}`.{hint} Valid keys here: {', '.join(names)}."
-    return f"{source}: `{key}`: {err['msg']} (got {err.get('input')!r})."
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{source}: `{key}`: {msg} (got {err.get('input')!r})."
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -44,5 +44,7 @@ def check_generate_args(prompts: list[Prompt], params: SamplingParams, n: int,
         raise ValueError(f"max_new_tokens must be at least 1, got {params.max_new_tokens}")
 
 
-# Same shape as TRL reward functions take: one float per (problem, sample).
+# The one signature of scorers and reward functions (the project's own, not TRL's): one float per sample,
+# `problems[i]` being the problem `samples[i]` answers. GRPO hands them to TRL, whose reward functions take
+# `(prompts, completions, **columns)`, through the adapter `selftaught.train.rewards.trl_reward`.
 RewardFn = Callable[[list[Problem], list[Sample]], list[float]]

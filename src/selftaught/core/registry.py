@@ -21,6 +21,9 @@ Traceback (most recent call last):
 selftaught.core.errors.ConfigError: unknown colour `rde` (did you mean `red`?); known: red.
 >>> colours.check("os.path:join") is None
 True
+>>> colours["blue"] = 2     # a registry is also a mapping (tests patch it with monkeypatch.setitem)
+>>> list(colours), colours.get("green", None)
+(['blue', 'red'], None)
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-from typing import Callable, Generic, Iterable, TypeVar, overload
+from typing import Callable, Generic, Iterable, Iterator, TypeVar, overload
 
 from .errors import ConfigError
 
 T = TypeVar("T")
+_MISSING = object()
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -108,9 +112,21 @@ class Registry(Generic[T]):
                 importlib.import_module(f"{self.package}.{info.name}")
 
     def names(self) -> list[str]:
-        """The registered names, in registration order."""
+        """The registered names, sorted (registration order depends on which module was imported first)."""
         self._discover()
-        return list(self._items)
+        return sorted(self._items)
+
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
+    def __setitem__(self, name: str, obj: T | str) -> None:
+        self.register(name, obj)
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in self.names()
@@ -123,8 +139,11 @@ class Registry(Generic[T]):
             return str(e)
         return None
 
-    def get(self, name: str) -> T:
-        """The extension registered as `name`, or the `module:object` it names."""
+    def get(self, name: str, default: object = _MISSING) -> T:
+        """The extension registered as `name`, or the `module:object` it names (`default`, when given,
+        for a name that is neither)."""
+        if default is not _MISSING and name not in self.names() and ":" not in name:
+            return default  # type: ignore[return-value]
         if name in self.names():
             obj = self._items[name]
             if isinstance(obj, str) and ":" in obj:

@@ -11,53 +11,54 @@
 | `gated_refine`         | vote; refine only when the vote share < threshold         | (agreeing) vote share   |
 | `adaptive_consistency` | sample in batches until a Beta/Dirichlet rule says stop   | vote share              |
 
-`run(cfg, ctx, problems) -> list[StrategyResult]`; `runner.evaluate_strategy` scores, writes traces and
-metrics; `runner.eval_main` is what `selftaught eval` calls.
+`run(cfg, ctx, problems) -> list[StrategyResult]`; each module registers its pair in `STRATEGIES` at its
+bottom (a new strategy is one new module here); a user's own pair is named `module:object`.
+`runner.evaluate_strategy` scores, writes traces and metrics; `runner.eval_main` is what `selftaught eval` calls.
 """
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from ..core.errors import ConfigError
-from . import (adaptive_consistency, best_of_n, gated_refine, greedy, sample, self_consistency, self_refine,
-               weighted_vote)
-from .base import Context, RunFn, SamplePool, StrategyConfig, StrategyResult
+from ..core.registry import did_you_mean
+from .base import STRATEGIES, Context, RunFn, SamplePool, StrategyConfig, StrategyResult
 
-STRATEGIES: dict[str, tuple[type[StrategyConfig], RunFn]] = {
-    "greedy": (greedy.GreedyConfig, greedy.run),
-    "sample": (sample.SampleConfig, sample.run),
-    "self_consistency": (self_consistency.SelfConsistencyConfig, self_consistency.run),
-    "weighted_vote": (weighted_vote.WeightedVoteConfig, weighted_vote.run),
-    "best_of_n": (best_of_n.BestOfNConfig, best_of_n.run),
-    "self_refine": (self_refine.SelfRefineConfig, self_refine.run),
-    "gated_refine": (gated_refine.GatedRefineConfig, gated_refine.run),
-    "adaptive_consistency": (adaptive_consistency.AdaptiveConsistencyConfig, adaptive_consistency.run),
-}
+
+_NAMED: dict[str, tuple[type[StrategyConfig], RunFn]] = {}  # `module:object` strategies looked up so far
 
 
 def strategy_name(cfg: BaseModel) -> str:
-    """The registered name of a config instance's strategy."""
-    for name, (cls, _) in STRATEGIES.items():
-        if type(cfg) is cls:
+    """The registered name (or `module:object`) of a config instance's strategy."""
+    for name in [*STRATEGIES.names(), *_NAMED]:
+        if type(cfg) is STRATEGIES.get(name)[0]:
             return name
     raise ConfigError(f"{type(cfg).__name__} is not a registered strategy config.")
 
 
 def check_strategy(name: str) -> None:
+    """A ConfigError naming the nearest strategy when `name` is neither registered nor an importable
+    `module:object` pair (remembered, so `strategy_name` finds its config class)."""
+    entry = STRATEGIES.get(name)
+    if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], type)
+            and issubclass(entry[0], BaseModel) and callable(entry[1])):
+        raise ConfigError(f"strategy `{name}`: expected a pair (ConfigModel, run), got {entry!r}.")
     if name not in STRATEGIES:
-        close = difflib.get_close_matches(name, list(STRATEGIES), n=1)
-        hint = f" Did you mean `{close[0]}`?" if close else ""
-        raise ConfigError(f"unknown strategy `{name}`.{hint} Known: {', '.join(STRATEGIES)}.")
+        _NAMED[name] = entry
+
+
+def strategy_run(name: str) -> RunFn:
+    """The `run` function of strategy `name`."""
+    check_strategy(name)
+    return STRATEGIES.get(name)[1]
 
 
 def build_strategy(name: str, options: dict[str, Any] | None = None) -> StrategyConfig:
     """The validated config of strategy `name`; every problem is reported at once, with the nearest key."""
     check_strategy(name)
-    cls = STRATEGIES[name][0]
+    cls = STRATEGIES.get(name)[0]
     try:
         return cls.model_validate(options or {})
     except ValidationError as e:
@@ -65,14 +66,13 @@ def build_strategy(name: str, options: dict[str, Any] | None = None) -> Strategy
         for err in e.errors():
             key = ".".join(map(str, err["loc"]))
             if err["type"] == "extra_forbidden":
-                close = difflib.get_close_matches(key, list(cls.model_fields), n=1)
-                hint = f" Did you mean `{close[0]}`?" if close else ""
+                hint = did_you_mean(key, cls.model_fields)
                 valid = ", ".join(cls.model_fields)
-                problems.append(f"strategy {name}: unknown key `{key}`.{hint} Valid keys: {valid}.")
+                problems.append(f"strategy {name}: unknown key `{key}`{hint}. Valid keys: {valid}.")
             else:
                 problems.append(f"strategy {name}: `{key}`: {err['msg']} (got {err.get('input')!r}).")
         raise ConfigError("\n".join(problems)) from None
 
 
 __all__ = ["STRATEGIES", "Context", "SamplePool", "StrategyConfig", "StrategyResult", "build_strategy",
-           "check_strategy", "strategy_name"]
+           "check_strategy", "strategy_name", "strategy_run"]

@@ -27,7 +27,7 @@ from pydantic import Field
 
 from ..core.records import Problem
 from . import steps
-from .base import Context, SamplingFields, StrategyResult
+from .base import STRATEGIES, Context, SamplingFields, StrategyResult
 from .self_consistency import decide
 
 
@@ -108,3 +108,6 @@ def run(cfg: AdaptiveConsistencyConfig, ctx: Context, problems: list[Problem]) -
                              "stopped_early": taken[p.id] < cfg.max_samples})
         results.append(result)
     return results
+
+
+STRATEGIES.register("adaptive_consistency", (AdaptiveConsistencyConfig, run))

@@ -1,7 +1,8 @@
 """What every strategy shares: its config base, the run context, the shared sample pool, the result.
 
 A strategy is a pair `(ConfigModel, run)` with `run(cfg, ctx, problems) -> list[StrategyResult]`
-(one result per problem, in order). It draws samples through `ctx.pool(...)`, so strategies run in the
+(one result per problem, in order), registered in `STRATEGIES` at the bottom of its own module (a
+user's own is named `module:object`, the object being such a pair). It draws samples through `ctx.pool(...)`, so strategies run in the
 same `Context` on the same problems share samples where that is legitimate: self-consistency@k,
 best-of-N@k, weighted votes and adaptive consistency all read the first k samples of one pool per
 sampling setting (adaptive consistency takes them in order, batch by batch). Each strategy is charged
@@ -12,15 +13,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..core.protocols import Generator, RewardFn, Task
 from ..core.records import Problem, Sample, SamplingParams
-from ..scoring import Equivalence, make_scorer
+from ..core.registry import Registry
+from ..scoring import SCORERS, Equivalence, make_scorer
 
-ScorerName = Literal["oracle", "logprob", "self_certainty", "self_certainty_borda", "judge"]
+STRATEGIES: Registry[tuple[type["StrategyConfig"], "RunFn"]] = Registry("strategy", package="selftaught.inference")
+
+
+def _known_scorer(name: str) -> str:
+    problem = SCORERS.check(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+# A field naming a scorer: a registered name or `module:object`, checked when the config is validated.
+ScorerField = Annotated[str, AfterValidator(_known_scorer)]
 
 
 class StrategyConfig(BaseModel):

@@ -14,13 +14,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..core.records import Problem
-from ..scoring import BORDA_P, BOUNDED, borda_weights, equivalent
+from ..scoring import BORDA_P, borda_weights, equivalent, scorer_spec
 from . import steps
-from .base import Context, SampledConfig, ScorerName, StrategyResult
+from .base import STRATEGIES, Context, SampledConfig, ScorerField, StrategyResult
 
 
 class BestOfNConfig(SampledConfig):
-    scorer: ScorerName = Field("self_certainty",
+    scorer: ScorerField = Field("self_certainty",
                                description="Scorer whose argmax is kept (`oracle` is an upper bound).")
 
 
@@ -33,9 +33,10 @@ def choose(answers: list[str | None], scores: list[float], scorer: str, equivale
     (0, 0.9)
     """
     best = steps.argmax(scores)
-    if scorer in BOUNDED:
+    confidence = scorer_spec(scorer).confidence
+    if confidence == "value":  # bounded scores: the value itself
         return best, float(scores[best])
-    if scorer == "self_certainty_borda":  # each sample carries its group's total; all weights sum to this
+    if confidence == "total":  # each sample carries its group's total (Borda); all weights sum to this
         total = sum(borda_weights([0.0] * len(scores), BORDA_P))
         return best, float(scores[best] / total)
     chosen = answers[best]
@@ -58,3 +59,6 @@ def run(cfg: BestOfNConfig, ctx: Context, problems: list[Problem]) -> list[Strat
         results.append(StrategyResult(problem.id, answers[best], confidence, samples[best].text, trace,
                                       steps.tokens(samples), extra))
     return results
+
+
+STRATEGIES.register("best_of_n", (BestOfNConfig, run))

@@ -16,7 +16,7 @@ from pydantic import Field
 from ..core.records import Problem
 from ..scoring import equivalent
 from . import steps
-from .base import Context, StrategyResult
+from .base import STRATEGIES, Context, StrategyResult
 from .self_consistency import decide
 from .self_refine import RefineFields, refine, refine_extra
 
@@ -49,3 +49,6 @@ def run(cfg: GatedRefineConfig, ctx: Context, problems: list[Problem]) -> list[S
         result.trace += state.events
         result.tokens += state.tokens
     return results
+
+
+STRATEGIES.register("gated_refine", (GatedRefineConfig, run))

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..core.records import Problem
 from . import steps
-from .base import Context, StrategyConfig, StrategyResult, sequence_confidence
+from .base import STRATEGIES, Context, StrategyConfig, StrategyResult, sequence_confidence
 
 
 class GreedyConfig(StrategyConfig):
@@ -24,3 +24,6 @@ def run(cfg: GreedyConfig, ctx: Context, problems: list[Problem]) -> list[Strate
         results.append(StrategyResult(problem.id, answer, sequence_confidence(s), s.text,
                                       [steps.sample_event(s, answer)], s.n_tokens))
     return results
+
+
+STRATEGIES.register("greedy", (GreedyConfig, run))

@@ -24,7 +24,7 @@ from ..core.io import write_json, write_jsonl
 from ..core.protocols import Generator, Task
 from ..core.records import Problem
 from ..scoring import JUDGE_VERSION, question_of
-from . import STRATEGIES, build_strategy, check_strategy, strategy_name
+from . import STRATEGIES, build_strategy, check_strategy, strategy_name, strategy_run
 from .base import Context, StrategyConfig, StrategyResult
 from .report import plot_accuracy_vs_tokens, results_table, strategy_metrics
 from .self_refine import REFINE_VERSION
@@ -68,7 +68,7 @@ def evaluate_strategy(task: Task, generator: Generator, problems: list[Problem],
     label = label or name
     ctx = ctx or Context(task, generator)
     start = time.time()
-    results = STRATEGIES[name][1](strategy_cfg, ctx, problems)
+    results = strategy_run(name)(strategy_cfg, ctx, problems)
     elapsed = time.time() - start
     rows = label_results(task, problems, results, name)
     metrics = {"label": label, "strategy": name, **strategy_metrics(rows), "time_s": round(elapsed, 1),
@@ -103,9 +103,9 @@ def split_overrides(strategies: Sequence[str], overrides: Sequence[str]) -> dict
         if head in options and rest:
             targets, entry = [head], text.split(".", 1)[1]
         else:
-            targets, entry = [s for s in strategies if key in STRATEGIES[s][0].model_fields], text
+            targets, entry = [s for s in strategies if key in STRATEGIES.get(s)[0].model_fields], text
         if not targets:
-            valid = sorted({f for s in strategies for f in STRATEGIES[s][0].model_fields})
+            valid = sorted({f for s in strategies for f in STRATEGIES.get(s)[0].model_fields})
             raise ConfigError(f"--set {text!r}: no chosen strategy ({', '.join(strategies)}) has `{key}`. "
                               f"Valid keys: {', '.join(valid)}; or NAME.key for one strategy.")
         for s in targets:
@@ -154,7 +154,7 @@ def eval_main(task_cfg: TaskConfig | dict[str, Any], model: str, strategy: str |
     """
     from ..tasks import build_task
 
-    names = list(STRATEGIES) if strategy == "all" or strategy == ["all"] else (
+    names = STRATEGIES.names() if strategy == "all" or strategy == ["all"] else (
         [strategy] if isinstance(strategy, str) else list(strategy))
     for name in names:
         check_strategy(name)

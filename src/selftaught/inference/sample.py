@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..core.records import Problem
 from . import steps
-from .base import Context, SampledConfig, StrategyResult, sequence_confidence
+from .base import STRATEGIES, Context, SampledConfig, StrategyResult, sequence_confidence
 
 
 class SampleConfig(SampledConfig):
@@ -25,3 +25,6 @@ def run(cfg: SampleConfig, ctx: Context, problems: list[Problem]) -> list[Strate
         results.append(StrategyResult(problem.id, answers[0], sequence_confidence(samples[0]), samples[0].text,
                                       trace, steps.tokens(samples), {"pass_at_k": True}))
     return results
+
+
+STRATEGIES.register("sample", (SampleConfig, run))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..core.records import Problem, Sample
 from ..scoring import Vote
 from . import steps
-from .base import Context, SampledConfig, StrategyResult
+from .base import STRATEGIES, Context, SampledConfig, StrategyResult
 
 
 class SelfConsistencyConfig(SampledConfig):
@@ -36,3 +36,6 @@ def decide(problem: Problem, samples: list[Sample], weights: list[float] | None,
 def run(cfg: SelfConsistencyConfig, ctx: Context, problems: list[Problem]) -> list[StrategyResult]:
     groups = steps.sample(ctx, problems, cfg.n, cfg.temperature, cfg.top_p, cfg.max_new_tokens)
     return [decide(p, samples, None, cfg.equivalence)[0] for p, samples in zip(problems, groups)]
+
+
+STRATEGIES.register("self_consistency", (SelfConsistencyConfig, run))

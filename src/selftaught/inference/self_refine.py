@@ -31,7 +31,7 @@ from pydantic import Field
 from ..core.records import Message, Problem, Sample, SamplingParams
 from ..scoring import equivalent
 from . import steps
-from .base import Context, StrategyConfig, StrategyResult, sequence_confidence
+from .base import STRATEGIES, Context, StrategyConfig, StrategyResult, sequence_confidence
 
 REFINE_VERSION = "r1"
 CRITIQUE_PROMPT = ("Check your solution above step by step. If it is correct, reply exactly: No error. "
@@ -207,3 +207,6 @@ def run(cfg: SelfRefineConfig, ctx: Context, problems: list[Problem]) -> list[St
                                       state.current.text, trace, start.n_tokens + state.tokens,
                                       refine_extra(state, start, first)))
     return results
+
+
+STRATEGIES.register("self_refine", (SelfRefineConfig, run))

@@ -34,7 +34,7 @@ def extract(samples: Sequence[Sample]) -> list[str | None]:
 
 
 def score(scorer: RewardFn, problem: Problem, samples: Sequence[Sample]) -> list[float]:
-    """One scorer value per sample of one problem (the TRL reward signature, problem repeated)."""
+    """One scorer value per sample of one problem (the scorer signature `fn(problems, samples)`, problem repeated)."""
     return list(scorer([problem] * len(samples), list(samples)))
 
 

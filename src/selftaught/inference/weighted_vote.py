@@ -12,12 +12,12 @@ from pydantic import Field
 
 from ..core.records import Problem
 from . import steps
-from .base import Context, SampledConfig, ScorerName, StrategyResult
+from .base import STRATEGIES, Context, SampledConfig, ScorerField, StrategyResult
 from .self_consistency import decide
 
 
 class WeightedVoteConfig(SampledConfig):
-    scorer: ScorerName = Field("self_certainty", description="Scorer whose values weight the votes.")
+    scorer: ScorerField = Field("self_certainty", description="Scorer whose values weight the votes.")
 
 
 def run(cfg: WeightedVoteConfig, ctx: Context, problems: list[Problem]) -> list[StrategyResult]:
@@ -36,3 +36,6 @@ def run(cfg: WeightedVoteConfig, ctx: Context, problems: list[Problem]) -> list[
         result.extra["scorer"] = cfg.scorer
         results.append(result)
     return results
+
+
+STRATEGIES.register("weighted_vote", (WeightedVoteConfig, run))

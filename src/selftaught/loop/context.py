@@ -62,14 +62,9 @@ class RoundContext:
 
     def rule_options(self, settings: RoundSettings, index: int) -> dict[str, Any]:
         """Keyword options of select.rule for round `index` under `settings`."""
-        sel = self.cfg.select
-        opts: dict[str, Any] = {"dedupe": sel.dedupe, "max_per_problem": sel.max_per_problem,
-                                "seed": self.seed("select", index)}
-        if sel.rule == "threshold":
-            opts.update(threshold=settings.threshold, key=sel.score)
-        elif sel.rule == "majority":
-            opts.update(min_share=sel.min_share)
-        return opts
+        from ..select import rule_options
+
+        return rule_options(self.cfg.select, self.seed("select", index), settings.threshold)
 
     def score(self, problems: list[Problem], samples: list[Sample]) -> list[Score]:
         """The task's verdict on each sample (`task.score(problem, completion)`), stamped with its sample id."""

@@ -47,10 +47,12 @@ def probe(ctx: RoundContext, index: int) -> dict[str, Any]:
 def training_data(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
                   scores: list[Score], settings: RoundSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(records the trainer reads, select/* metrics): selected samples, DPO pairs or GRPO problems."""
-    method = ctx.cfg.train.method
-    if method == "dpo":
+    from ..train.round import trainer_spec
+
+    kind = trainer_spec(ctx.cfg.train.method).records  # what the trainer trains on
+    if kind == "pairs":
         return pairs_step(ctx, index, problems, samples, scores, settings)
-    if method == "grpo":
+    if kind == "problems":
         return grpo_step(ctx, index, problems, samples, scores)
     records = select_step(ctx, index, problems, samples, scores, settings)
     return records, selection_metrics(problems, samples, scores, records, n_star=ctx.cfg.select.n_star)

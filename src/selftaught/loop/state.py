@@ -133,9 +133,9 @@ class ModelState:
         return self.run.root / "tb" / f"round_{index:03d}" if self.cfg.train.report_to == "tensorboard" else None
 
     def _ref_path(self, base: int) -> str | None:
-        """dpo_ref: base -> the run's starting model, unless the round starts from it anyway."""
+        """train.dpo.ref: base -> the run's starting model, unless the round starts from it anyway."""
         t = self.cfg.train
-        return self.base_path if t.method == "dpo" and t.dpo_ref == "base" and base != 0 else None
+        return self.base_path if t.method == "dpo" and t.dpo.ref == "base" and base != 0 else None
 
     def _train_here(self, index: int, records: list[dict[str, Any]], base: int) -> dict[str, Any]:
         from ..models import load_model
@@ -156,10 +156,10 @@ class ModelState:
 
     def _launch(self, index: int, base: int) -> dict[str, Any]:
         """The training step under `accelerate launch`, reading the round's records file."""
-        from ..train import RECORDS_FILE
+        from ..train import records_file
         from ..train.launch import build_command, child_env
 
-        records = self.run.path(index, RECORDS_FILE[self.cfg.train.method])
+        records = self.run.path(index, records_file(self.cfg.train.method))
         if not records.exists():
             raise SelftaughtError(f"{records} is missing: the launched training step reads it.")
         metrics_path = self.run.path(index, "train_launch.json")

@@ -91,6 +91,6 @@ def grpo_step(ctx: RoundContext, index: int, problems, samples,
         ctx.run.write_records(index, "train_problems.jsonl", [to_dict(p) for p in problems])
     records = ctx.run.read_records(index, "train_problems.jsonl")
     metrics: dict[str, Any] = {"problems": len(records)}
-    if ctx.cfg.train.reward == "majority" or ctx.cfg.select.rule == "majority":
+    if ctx.cfg.train.grpo.reward == "majority" or ctx.cfg.select.rule == "majority":
         metrics.update(pseudo_label_scores(problems, samples, scores, ctx.cfg.select.min_share)[1])
     return records, metrics

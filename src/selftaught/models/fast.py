@@ -42,6 +42,7 @@ from ..core.errors import SelftaughtError
 from ..core.records import Prompt, Sample, SamplingParams
 from .fast_kernels import job_seed, row_keys, sample
 from .fast_model import FastWeights, decode, prefill, rope_tables
+from .backends import BACKENDS
 from .hf import HFGenerator
 
 BUCKET = 64  # attention-length and cache-length granularity
@@ -471,3 +472,19 @@ def _common_prefix(prompts: list[list[int]]) -> int:
     for x in prompts[1:]:
         n = next((j for j in range(n) if x[j] != first[j]), n)
     return n
+
+
+def fast_backend(cfg, model: Any = None, tokenizer: Any = None) -> FastGenerator:
+    """Backend factory for `backend: fast` (loads the recipe's model unless one is given)."""
+    from . import fast_kernels
+    from .resolve import load_model
+
+    if cfg.fast_attention == "triton" and fast_kernels.triton is None:
+        raise SelftaughtError("fast_attention: triton needs the `triton` package (it comes with torch's CUDA "
+                              "wheels); use fast_attention: sdpa on this machine.")
+    if model is None or tokenizer is None:
+        model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
+    return FastGenerator(model, tokenizer, max_batch=cfg.sampling.batch_size, attention=cfg.fast_attention)
+
+
+BACKENDS.register("fast", fast_backend)

@@ -29,6 +29,7 @@ from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
+from .backends import BACKENDS
 from .resolve import console
 
 
@@ -202,3 +203,15 @@ def _eos_ids(model, tokenizer) -> list[int]:
     if not ids:
         raise SelftaughtError("neither the tokenizer nor the model's generation_config names an EOS token.")
     return ids
+
+
+def hf_backend(cfg, model=None, tokenizer=None) -> HFGenerator:
+    """Backend factory for `backend: hf` (loads the recipe's model unless one is given)."""
+    from .resolve import load_model
+
+    if model is None or tokenizer is None:
+        model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
+    return HFGenerator(model, tokenizer, batch_size=cfg.sampling.batch_size, device=model.device)
+
+
+BACKENDS.register("hf", hf_backend)

@@ -51,6 +51,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
+from .backends import BACKENDS
 from .resolve import DEFAULT_HUB_ID, DEFAULT_NAME, console
 
 RETRY_STATUS = {408, 409, 429}  # and every 5xx
@@ -439,3 +440,6 @@ def reload_server(cfg, checkpoint: str) -> bool:
                               "(its output is above).")
     wait_ready(cfg.server.base_urls, cfg.server.reload_timeout_s)
     return True
+
+
+BACKENDS.register("openai", openai_backend)

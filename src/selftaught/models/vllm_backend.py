@@ -20,6 +20,7 @@ from typing import Any
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
+from .backends import BACKENDS
 
 
 def vllm_sampling_kwargs(params: SamplingParams, n: int, seed: int) -> dict[str, Any]:
@@ -128,3 +129,6 @@ def vllm_backend(cfg, model: Any = None, tokenizer: Any = None) -> VLLMGenerator
     if cfg.dtype != "auto":
         kwargs["dtype"] = cfg.dtype
     return VLLMGenerator(load_llm(path, **kwargs))
+
+
+BACKENDS.register("vllm", vllm_backend)

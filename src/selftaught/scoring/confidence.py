@@ -30,6 +30,7 @@ from ..core.errors import SelftaughtError
 from ..core.protocols import RewardFn
 from ..core.records import Problem, Sample
 from .equivalence import Equivalence, group_answers
+from .spec import SCORERS, Scorer
 
 
 def self_certainty_of_logits(logits: torch.Tensor, mask: torch.Tensor | None = None) -> float:
@@ -135,3 +136,10 @@ def make_self_certainty_borda(p: float = 0.5, equivalence: Equivalence = "auto")
         return rewards
 
     return self_certainty_borda
+
+
+SCORERS.register("logprob", Scorer(make_mean_logprob, bounded=True))
+SCORERS.register("self_certainty", Scorer(make_self_certainty))
+SCORERS.register("self_certainty_borda", Scorer(
+    lambda equivalence="auto", borda_p=0.5: make_self_certainty_borda(p=borda_p, equivalence=equivalence),
+    confidence="total"))

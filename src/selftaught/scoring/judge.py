@@ -18,7 +18,9 @@ from typing import Any
 
 import torch
 
+from ..core.errors import ConfigError
 from ..core.records import Problem, Sample, SamplingParams
+from .spec import SCORERS, Scorer
 
 JUDGE_VERSION = "j1"
 JUDGE_PROMPT = (
@@ -115,3 +117,12 @@ def make_judge(generator: Any, batch_size: int = 16, prompt: str = JUDGE_PROMPT)
     """An LLM-as-judge reward function using `generator`'s model (pass another model's generator to
     judge with a different model). See the module docstring for how P(yes) is read."""
     return Judge(generator, batch_size=batch_size, prompt=prompt)
+
+
+def _build_judge(generator: Any = None) -> Judge:
+    if generator is None:
+        raise ConfigError("the judge scorer needs a generator (the model that judges).")
+    return make_judge(generator)
+
+
+SCORERS.register("judge", Scorer(_build_judge, bounded=True))

@@ -6,9 +6,10 @@ how much a perfect verifier could gain from the same samples, not what a deploya
 
 from __future__ import annotations
 
-from ..core.errors import SelftaughtError
+from ..core.errors import ConfigError, SelftaughtError
 from ..core.protocols import RewardFn, Task
 from ..core.records import Problem, Sample
+from .spec import SCORERS, Scorer
 
 
 def make_oracle(task: Task) -> RewardFn:
@@ -36,3 +37,12 @@ def make_oracle(task: Task) -> RewardFn:
         return rewards
 
     return oracle
+
+
+def _build_oracle(task: Task | None = None) -> RewardFn:
+    if task is None:
+        raise ConfigError("the oracle scorer needs the task (its verifier).")
+    return make_oracle(task)
+
+
+SCORERS.register("oracle", Scorer(_build_oracle, bounded=True))

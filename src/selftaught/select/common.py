@@ -1,4 +1,8 @@
-"""What every selection rule shares: per-problem candidates, deduplication, a seeded cap."""
+"""What every selection rule shares: per-problem candidates, deduplication, a seeded cap; the registry.
+
+A selection rule is a factory `make_X(**options) -> Selector`, registered in `SELECTION_RULES` at the
+bottom of its own module; a user's own factory is named `module:object` (select.rule).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ import random
 from typing import Callable, Sequence
 
 from ..core.errors import ConfigError
+from ..core.registry import Registry
 from ..core.records import Problem, Sample, Score
 from ..metrics.diversity import normalize_ws
 from .records import Selected
 
 # A selector takes a round's problems, samples and scores (scores[i] belongs to samples[i]).
 Selector = Callable[[Sequence[Problem], Sequence[Sample], Sequence[Score]], list[Selected]]
+
+SELECTION_RULES: Registry[Callable[..., Selector]] = Registry("selection rule", package="selftaught.select")
 
 
 def check_common(dedupe: bool, max_per_problem: int | None) -> None:

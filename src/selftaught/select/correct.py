@@ -10,7 +10,7 @@ from typing import Sequence
 
 from ..core.records import Problem, Sample, Score
 from ..metrics.grouping import group_by_problem
-from .common import Selector, check_common, finish
+from .common import SELECTION_RULES, Selector, check_common, finish
 from .records import Selected
 
 
@@ -41,3 +41,6 @@ def make_correct(dedupe: bool = True, max_per_problem: int | None = None, seed: 
         return out
 
     return select_correct
+
+
+SELECTION_RULES.register("correct", make_correct)

@@ -21,7 +21,7 @@ from ..core.errors import ConfigError
 from ..core.records import Problem, Sample, Score
 from ..metrics.grouping import ProblemGroup, group_by_problem
 from ..metrics.passk import majority_vote
-from .common import Selector, check_common, finish
+from .common import SELECTION_RULES, Selector, check_common, finish
 from .records import Selected
 
 GoldMatch = Callable[[Problem, str], bool]
@@ -80,3 +80,6 @@ def _label_correct(g: ProblemGroup, label: str, agree: list[bool],
         return bool(gold_match(g.problem, label))
     verdicts = [sc.verdict for sc, ok in zip(g.scores, agree) if ok]
     return verdicts[0] == "correct"
+
+
+SELECTION_RULES.register("majority", make_majority)

@@ -3,7 +3,7 @@
 The score is `key`, looked up per sample: "reward" (Score.reward, the default), "logprob" (the
 sample's per-token log-probability, logprob / n_tokens or stats["mean_logprob"]), or any key of Sample.stats that the
 generator wrote ("self_certainty", "mean_entropy", ...). Or pass `values`, one float per sample in
-the order of `samples` (a scorer's output list, the shape TRL reward functions return).
+the order of `samples` (a scorer's output list: one float per sample).
 
 A sample without the score is not kept. With `max_per_problem` the highest-scoring ones are kept
 (B-STaR's selection: top-scoring samples above the threshold).
@@ -18,7 +18,7 @@ from ..core.errors import ConfigError, DataError
 from ..core.records import Problem, Sample, Score
 from ..metrics.diversity import token_logprob
 from ..metrics.grouping import check_aligned, group_by_problem
-from .common import Selector, check_common, finish
+from .common import SELECTION_RULES, Selector, check_common, finish
 from .records import Selected
 
 
@@ -93,3 +93,6 @@ def _values(samples: Sequence[Sample], scores: Sequence[Score], key: str,
         raise DataError(f"select threshold: no sample carries the score {key!r}; "
                         f"the samples carry: {', '.join(known)}.")
     return out
+
+
+SELECTION_RULES.register("threshold", make_threshold)

@@ -1,20 +1,20 @@
 """Tasks: problems and truth. A reasoning-gym dataset, a JSONL / `datasets` file, or a user callable.
 
-`build_task(cfg.task)` picks one by which of `name`, `path`, `callable` is set.
+`build_task(cfg.task)` picks one by which of `name`, `path`, `callable` is set; each kind registers its
+builder in `TASK_KINDS` at the bottom of its own module (see `kinds`).
 """
 
 from __future__ import annotations
 
-from ..core.config import TaskConfig
-from ..core.errors import ConfigError
-from ..core.protocols import Task
 from .callable_task import load_callable_task
 from .extract import extract_answer
 from .gym import ReasoningGymTask, list_gym_tasks
 from .jsonl import JsonlTask, answers_match
+from .kinds import TASK_KINDS, build_task
 from .prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_VERSION, build_messages
 
 __all__ = [
+    "TASK_KINDS",
     "build_task",
     "list_gym_tasks",
     "extract_answer",
@@ -27,19 +27,3 @@ __all__ = [
     "PROMPT_VERSION",
 ]
 
-
-def build_task(cfg: TaskConfig) -> Task:
-    """The Task a `TaskConfig` describes: exactly one of `name`, `path`, `callable` must be set."""
-    chosen = [key for key in ("name", "path", "callable") if getattr(cfg, key)]
-    if len(chosen) != 1:
-        raise ConfigError(
-            f"task: set exactly one of task.name (reasoning-gym), task.path (JSONL / datasets folder) "
-            f"or task.callable (module:function); got {', '.join(chosen) or 'none'}."
-        )
-    if cfg.name:
-        return ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt)
-    if cfg.path:
-        if cfg.options:
-            raise ConfigError("task.options only applies to reasoning-gym tasks (task.name); remove it for task.path.")
-        return JsonlTask(cfg.path, cfg.question_field, cfg.answer_field, cfg.few_shot, cfg.system_prompt)
-    return load_callable_task(cfg.callable)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core.errors import ConfigError
 from ..core.protocols import Task
+from .kinds import TASK_KINDS
 
 __all__ = ["load_callable_task"]
 
@@ -100,3 +101,6 @@ def _check_score_signature(task: Any, spec: str) -> None:
             f"task.callable: {spec!r}: its score{signature} cannot be called as score(problem, completion) "
             f"({e}). A Task's score takes the Problem and the completion text and returns a Score."
         ) from None
+
+
+TASK_KINDS.register("callable", lambda cfg: load_callable_task(cfg.callable))

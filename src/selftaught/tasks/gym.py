@@ -31,8 +31,10 @@ import reasoning_gym
 from reasoning_gym import factory
 
 from ..core.errors import ConfigError, SelftaughtError
+from ..core.registry import did_you_mean
 from ..core.records import Problem, Score
 from .extract import extract_answer
+from .kinds import TASK_KINDS
 from .prompts import PROMPT_VERSION, WorkedExample, build_messages, worked_example_for
 
 __all__ = ["ReasoningGymTask", "list_gym_tasks", "split_of", "SPLIT_VERSION"]
@@ -83,7 +85,7 @@ def _check_name(name: str) -> None:
     """Raise a ConfigError naming the nearest dataset names when `name` is not registered."""
     if name in factory.DATASETS:
         return
-    close = difflib.get_close_matches(name, list_gym_tasks(), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(name, list_gym_tasks(), n=3, cutoff=0.5)  # up to three: many similar names
     hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
     raise ConfigError(
         f"task.name: `{name}` is not a reasoning-gym dataset.{hint} "
@@ -102,10 +104,8 @@ def _check_options(name: str, options: dict[str, Any]) -> None:
                 f"`seed` and task.n_train / task.n_eval). Remove it from task.options."
             )
         if key not in valid:
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
             raise ConfigError(
-                f"task.options.{key}: `{name}` has no option `{key}`.{hint} "
+                f"task.options.{key}: `{name}` has no option `{key}`{did_you_mean(key, valid)}. "
                 f"Valid options: {', '.join(valid) or '(none)'}."
             )
 
@@ -292,3 +292,6 @@ def _gym_score(dataset: Any, answer: str, entry: dict[str, Any]) -> float:
         return float(dataset.score_answer(answer, entry))
     except Exception:
         return 0.0
+
+
+TASK_KINDS.register("name", lambda cfg: ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt))

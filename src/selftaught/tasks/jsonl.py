@@ -24,6 +24,7 @@ from ..core.errors import ConfigError, DataError
 from ..core.io import read_jsonl
 from ..core.records import Problem, Score
 from .extract import extract_answer
+from .kinds import TASK_KINDS
 from .prompts import PROMPT_VERSION, WorkedExample, build_messages, default_worked_example
 
 __all__ = ["JsonlTask", "answers_match", "EVAL_ONE_IN"]
@@ -215,3 +216,12 @@ class JsonlTask:
             return Score(sid, None, "unparsed", 0.0, "math_verify")
         ok = problem.answer is not None and answers_match(problem.answer, extracted)
         return Score(sid, extracted, "correct" if ok else "incorrect", 1.0 if ok else 0.0, "math_verify")
+
+
+def _jsonl_task(cfg) -> JsonlTask:
+    if cfg.options:
+        raise ConfigError("task.options only applies to reasoning-gym tasks (task.name); remove it for task.path.")
+    return JsonlTask(cfg.path, cfg.question_field, cfg.answer_field, cfg.few_shot, cfg.system_prompt)
+
+
+TASK_KINDS.register("path", _jsonl_task)

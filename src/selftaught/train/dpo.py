@@ -18,6 +18,7 @@ from typing import Any
 
 from ..core.config import TrainConfig
 from .common import common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir
+from .round import TRAINERS, Trainer
 
 PAIR_FIELDS = ("prompt", "chosen", "rejected")
 # Logged by DPOTrainer -> averaged over the round's steps into these metric names.
@@ -29,7 +30,7 @@ def dpo_args(cfg: TrainConfig, device: str, seed: int, output_dir: str):
     from trl import DPOConfig
 
     return DPOConfig(**common_args(cfg, device, seed, output_dir), max_length=cfg.max_length,
-                     beta=cfg.dpo_beta)
+                     beta=cfg.dpo.beta)
 
 
 def train_dpo(model, tokenizer, pairs: list[dict[str, Any]], cfg: TrainConfig, device: str, seed: int,
@@ -68,3 +69,11 @@ def train_dpo(model, tokenizer, pairs: list[dict[str, Any]], cfg: TrainConfig, d
     result = result_of(trainer, out, start, DPO_KEYS)
     result.extra["train/pairs"] = len(pairs)
     return finish(trainer, tokenizer, cfg, save_dir, base_path), result
+
+
+def _run(cfg, model, tokenizer, records, device, seed, *, save_dir, log_dir, base_path, task=None, ref_model=None):
+    return train_dpo(model, tokenizer, records, cfg.train, device, seed, save_dir=save_dir, ref_model=ref_model,
+                     log_dir=log_dir, base_path=base_path)
+
+
+TRAINERS.register("dpo", Trainer("pairs", _run))

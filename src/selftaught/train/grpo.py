@@ -25,10 +25,11 @@ import torch
 
 from ..core.config import Config
 from ..core.errors import ConfigError
-from ..core.records import Problem
+from ..core.records import Problem, from_dict
 from ..select.records import prompt_messages
 from .common import common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir
 from .rewards import build_rewards
+from .round import TRAINERS, Trainer
 
 # Logged by GRPOTrainer -> averaged over the round's steps into these metric names.
 GRPO_KEYS = {"reward": "train/reward", "reward_std": "train/reward_std",
@@ -86,17 +87,17 @@ def grpo_args(cfg: Config, device: str, seed: int, output_dir: str):
                           f"x {world}) completions per step must be a multiple of sampling.n ({s.n}), the group size.")
     return GRPOConfig(**common_args(t, device, seed, output_dir), num_generations=s.n,
                       max_completion_length=s.max_new_tokens, temperature=s.temperature, top_p=s.top_p,
-                      beta=t.grpo_beta)
+                      beta=t.grpo.beta)
 
 
 def train_grpo(model, tokenizer, problems: Sequence[Problem], task, cfg: Config, device: str, seed: int,
                save_dir: str | Path | None = None, log_dir: str | Path | None = None,
                base_path: str | None = None):
-    """GRPO-train `model` on `problems` (rewards from `cfg.train.reward`); returns (model, TrainResult).
+    """GRPO-train `model` on `problems` (rewards from `cfg.train.grpo.reward`); returns (model, TrainResult).
 
     The model comes back merged when LoRA is on (None when several processes trained it: then it is
     only saved). Counts: `train/groups` prompt groups sampled, `train/zero_variance_groups` of them
-    with one reward for all completions (dropped from the loss when `train.zero_variance_filter`).
+    with one reward for all completions (dropped from the loss when `train.grpo.zero_variance_filter`).
     """
     import datasets
 
@@ -106,14 +107,15 @@ def train_grpo(model, tokenizer, problems: Sequence[Problem], task, cfg: Config,
     datasets.disable_progress_bars()
     dataset = datasets.Dataset.from_list([{"prompt": prompt_messages(p.prompt), "problem_id": p.id}
                                           for p in problems])
-    funcs, weights, certainty = build_rewards(cfg.train.reward, cfg.train.format_reward, task, problems, tokenizer)
+    g = cfg.train.grpo
+    funcs, weights, certainty = build_rewards(g.reward, g.format_reward, task, problems, tokenizer)
     with tempfile.TemporaryDirectory(prefix="selftaught-grpo-") as tmp, tracker_dir(cfg.train, log_dir):
         args = grpo_args(cfg, device, seed, tmp)
         args.reward_weights = weights
         trainer = _trainer_class()(
             model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
             peft_config=lora_config(cfg.train) if cfg.train.lora.enabled else None,
-            zero_variance_filter=cfg.train.zero_variance_filter)
+            zero_variance_filter=g.zero_variance_filter)
         if certainty is not None:
             certainty.model = trainer.model
         quiet_trainer(trainer)
@@ -121,5 +123,14 @@ def train_grpo(model, tokenizer, problems: Sequence[Problem], task, cfg: Config,
             out = trainer.train()
     result = result_of(trainer, out, start, GRPO_KEYS)
     result.extra.update({"train/groups": trainer.groups_seen, "train/zero_variance_groups": trainer.groups_dropped,
-                         "train/zero_variance_filter": cfg.train.zero_variance_filter})
+                         "train/zero_variance_filter": g.zero_variance_filter})
     return finish(trainer, tokenizer, cfg.train, save_dir, base_path), result
+
+
+def _run(cfg, model, tokenizer, records, device, seed, *, save_dir, log_dir, base_path, task=None, ref_model=None):
+    problems = [from_dict(Problem, r) for r in records]
+    return train_grpo(model, tokenizer, problems, task, cfg, device, seed, save_dir=save_dir, log_dir=log_dir,
+                      base_path=base_path)
+
+
+TRAINERS.register("grpo", Trainer("problems", _run, needs_task=True))

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..core.config import load_config
     from ..core.io import read_jsonl, write_json
     from ..models import load_model, pick_device
-    from .round import train_round
+    from .round import train_round, trainer_spec
 
     args = parse_args(argv)
     cfg = load_config(args.config)
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     model, tokenizer = load_model(args.model, "cpu", dtype)
     ref_model = load_model(args.ref_model, "cpu", dtype)[0] if args.ref_model else None
     task = None
-    if cfg.train.method == "grpo":
+    if trainer_spec(cfg.train.method).needs_task:
         from ..tasks import build_task
 
         task = build_task(cfg.task)

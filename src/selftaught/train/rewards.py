@@ -1,32 +1,46 @@
-"""Reward functions for GRPO, with TRL's signature `fn(prompts, completions, **columns) -> list[float]`.
+"""GRPO's reward functions: scorers of the one family `fn(problems, samples) -> list[float]`, handed to TRL
+through `trl_reward`, an adapter to TRL's `reward_func(prompts, completions, **columns) -> list[float]`.
 
-The dataset GRPO trains on carries a `problem_id` column; TRL passes every column to each reward
-function as a keyword list aligned with `completions`, so a reward looks the problem up by id.
+The family's signature (see `scoring.spec`) is the project's own, not TRL's: `samples[i]` answers
+`problems[i]`. The GRPO dataset carries a `problem_id` column; TRL passes every column to each reward
+function as a keyword list aligned with `completions`, so the adapter looks each problem up by id and
+builds one `Sample` per completion (text, token count; TRL's completion token ids in
+`sample.params["completion_ids"]`), each problem carrying the prompt TRL generated from. A reward
+function may keep a `metrics` dict, which the adapter logs through TRL's `log_metric` after each call.
 
-- `make_task_reward(task, problems_by_id)`: the task's own scorer (`Score.reward`) against the gold
-  answer (verifiable rewards);
-- `make_format_reward()`: 1 when a final answer parses, else 0;
-- `make_majority_reward(task, problems_by_id)`: label-free (TTRL, Zuo et al. 2025): 1 when the
-  completion's answer equals the majority answer of all completions of its problem in the batch
-  (gathered across processes, since TRL may spread one group over several). Where the problem has
-  a gold answer it logs `label_accuracy`, how often the pseudo-label is right (monitoring only);
-- `SelfCertaintyReward(tokenizer)`: label-free (Intuitor, Zhao et al. 2025): the policy's own
-  self-certainty over the completion tokens (mean KL(uniform || p), see scoring.confidence).
+Registered in `REWARDS` (train.grpo.reward; a user's own reward function is named `module:object`):
+
+- `verifier`: the task's own scorer (`Score.reward`) against the gold answer (verifiable rewards);
+- `majority`: label-free (TTRL, Zuo et al. 2025): 1 when the completion's answer equals the majority
+  answer of all completions of its problem in the batch (gathered across processes, since TRL may
+  spread one group over several). Where the problem has a gold answer it logs `label_accuracy`, how
+  often the pseudo-label is right (monitoring only);
+- `self_certainty`: label-free (Intuitor, Zhao et al. 2025): the policy's own self-certainty over the
+  completion tokens (mean KL(uniform || p), see scoring.confidence).
+
+`make_format_reward()` (1 when a final answer parses) is added with weight train.grpo.format_reward.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
 from ..core.errors import ConfigError
-from ..core.records import Problem
+from ..core.protocols import RewardFn
+from ..core.records import Problem, Sample
+from ..core.registry import Registry
 from ..metrics.passk import majority_vote
 from ..scoring.confidence import self_certainty_of_logits
+from ..scoring.spec import Scorer, as_scorer
 from ..tasks.extract import extract_answer
 
-RewardFunc = Callable[..., list[float]]
+# TRL's reward-function shape: reward_func(prompts, completions, **columns) -> list[float]
+TRLRewardFunc = Callable[..., list[float]]
+
+REWARDS: Registry[Scorer] = Registry("reward", package=None)
 
 
 def completion_text(completion: Any) -> str:
@@ -48,33 +62,64 @@ def _problem(problems_by_id: Mapping[str, Problem], pid: str) -> Problem:
                           "naming the round's training problems.") from None
 
 
-def make_task_reward(task, problems_by_id: Mapping[str, Problem]) -> RewardFunc:
-    """The task's scorer as a TRL reward: `Score.reward` of each completion against its problem.
+def trl_reward(fn: RewardFn, problems_by_id: Mapping[str, Problem], name: str | None = None) -> TRLRewardFunc:
+    """`fn` (the family's signature) as a TRL reward function, named `name` (TRL logs `rewards/NAME/mean`).
+
+    >>> def length(problems, samples):
+    ...     return [float(len(s.text)) for s in samples]
+    >>> reward = trl_reward(length, {"a": Problem("a", "q", "4")})
+    >>> reward(prompts=["q", "q"], completions=["ab", [{"role": "assistant", "content": "abc"}]],
+    ...        problem_id=["a", "a"], completion_ids=[[1, 2], [1, 2, 3]]), reward.__name__
+    ([2.0, 3.0], 'length')
+    """
+
+    def reward_func(prompts: list, completions: list, problem_id: Sequence[str] | None = None,
+                    completion_ids: Sequence[Sequence[int]] | None = None, log_metric=None,
+                    **kwargs: Any) -> list[float]:
+        if problem_id is None:
+            problem_id = [None] * len(completions)
+        # each problem carries the prompt TRL generated from (the chat messages the dataset holds)
+        problems = [replace(_problem(problems_by_id, pid), prompt=p) if pid is not None else Problem("", p)
+                    for pid, p in zip(problem_id, prompts)]
+        ids = list(completion_ids) if completion_ids is not None else [None] * len(completions)
+        samples = [Sample(p.id, completion_text(c), len(t) if t is not None else 0, index=i,
+                          params={} if t is None else {"completion_ids": list(t)})
+                   for i, (p, c, t) in enumerate(zip(problems, completions, ids))]
+        values = [float(v) for v in fn(problems, samples)]
+        if log_metric is not None:
+            for key, value in getattr(fn, "metrics", {}).items():
+                log_metric(key, value)
+        return values
+
+    reward_func.__name__ = name or getattr(fn, "__name__", type(fn).__name__)
+    return reward_func
+
+
+def make_task_reward(task) -> RewardFn:
+    """The task's scorer as a reward: `Score.reward` of each sample against its problem.
 
     >>> from types import SimpleNamespace
     >>> from selftaught.core.records import Score
     >>> task = SimpleNamespace(score=lambda p, text: Score(p.id, text, "correct", float(text == p.answer)))
-    >>> reward = make_task_reward(task, {"a": Problem("a", "2+2?", "4")})
-    >>> reward(prompts=[[], []], completions=[[{"role": "assistant", "content": "4"}], "5"], problem_id=["a", "a"])
+    >>> make_task_reward(task)([Problem("a", "2+2?", "4")] * 2, [Sample("a", "4", 1), Sample("a", "5", 1)])
     [1.0, 0.0]
     """
 
-    def verifier(prompts: list, completions: list, problem_id: Sequence[str], **kwargs: Any) -> list[float]:
-        return [float(task.score(_problem(problems_by_id, pid), completion_text(c)).reward)
-                for c, pid in zip(completions, problem_id)]
+    def verifier(problems: list[Problem], samples: list[Sample]) -> list[float]:
+        return [float(task.score(p, s.text).reward) for p, s in zip(problems, samples)]
 
     return verifier
 
 
-def make_format_reward() -> RewardFunc:
+def make_format_reward() -> RewardFn:
     """1.0 when a final answer (`Answer: ...` or `\\boxed{...}`) parses, else 0.0.
 
-    >>> make_format_reward()(prompts=["q", "q"], completions=["so Answer: 3", "I think 3"])
+    >>> make_format_reward()([Problem("a", "q")] * 2, [Sample("a", "so Answer: 3", 3), Sample("a", "I think 3", 3)])
     [1.0, 0.0]
     """
 
-    def answer_format(prompts: list, completions: list, **kwargs: Any) -> list[float]:
-        return [float(extract_answer(completion_text(c)) is not None) for c in completions]
+    def answer_format(problems: list[Problem], samples: list[Sample]) -> list[float]:
+        return [float(extract_answer(s.text) is not None) for s in samples]
 
     return answer_format
 
@@ -88,8 +133,9 @@ def _gather(items: list) -> list:
     return items
 
 
-def make_majority_reward(task, problems_by_id: Mapping[str, Problem]) -> RewardFunc:
-    """1.0 when a completion's answer equals the majority answer of its problem's completions.
+class MajorityReward:
+    """1.0 when a sample's answer equals the majority answer of its problem's samples (in the batch, over
+    all processes); `metrics["label_accuracy"]`: how often the pseudo-label is right, where known.
 
     Answers are extracted by the task's scorer; unparsed answers get 0 and do not vote; ties go to
     the answer seen first (as select rule `majority`).
@@ -98,46 +144,52 @@ def make_majority_reward(task, problems_by_id: Mapping[str, Problem]) -> RewardF
     >>> from selftaught.core.records import Score
     >>> task = SimpleNamespace(score=lambda p, t: Score(p.id, t or None, "correct" if t == p.answer else "incorrect",
     ...                                                 float(t == p.answer)))
-    >>> logged = {}
-    >>> reward = make_majority_reward(task, {"a": Problem("a", "q", "5")})
-    >>> reward(prompts=[0] * 4, completions=["5", "7", "5", ""], problem_id=["a"] * 4,
-    ...        log_metric=lambda k, v: logged.update({k: v}))
+    >>> reward = MajorityReward(task)
+    >>> reward([Problem("a", "q", "5")] * 4, [Sample("a", t, 1) for t in ["5", "7", "5", ""]])
     [1.0, 0.0, 1.0, 0.0]
-    >>> logged
+    >>> reward.metrics
     {'label_accuracy': 1.0}
     """
 
-    def majority(prompts: list, completions: list, problem_id: Sequence[str], log_metric=None,
-                 **kwargs: Any) -> list[float]:
-        scores = [task.score(_problem(problems_by_id, pid), completion_text(c))
-                  for c, pid in zip(completions, problem_id)]
-        local = [(pid, sc.extracted, sc.verdict) for pid, sc in zip(problem_id, scores)]
-        everything = _gather(local)
-        labels, right = _labels(everything, problems_by_id)
-        if log_metric is not None and right:
-            log_metric("label_accuracy", sum(right) / len(right))
+    __name__ = "majority"
+
+    def __init__(self, task) -> None:
+        self.task, self.metrics = task, {}
+
+    def __call__(self, problems: list[Problem], samples: list[Sample]) -> list[float]:
+        scores = [self.task.score(p, s.text) for p, s in zip(problems, samples)]
+        local = [(p.id, sc.extracted, sc.verdict, p.answer) for p, sc in zip(problems, scores)]
+        labels, right = _labels(_gather(local))
+        self.metrics = {"label_accuracy": sum(right) / len(right)} if right else {}
         return [float(ans is not None and labels.get(pid) is not None and ans.strip() == labels[pid])
-                for pid, ans, _ in local]
-
-    return majority
+                for pid, ans, _, _ in local]
 
 
-def _labels(rows: list[tuple[str, str | None, str]], problems_by_id: Mapping[str, Problem]):
+def make_majority_reward(task) -> MajorityReward:
+    """The `majority` reward (see `MajorityReward`)."""
+    return MajorityReward(task)
+
+
+def _labels(rows: list[tuple[str, str | None, str, str | None]]):
     """Majority answer per problem id, and per labelled problem whether its label is right."""
     by_pid: dict[str, list[tuple[str | None, str]]] = {}
-    for pid, ans, verdict in rows:
+    has_answer: dict[str, bool] = {}
+    for pid, ans, verdict, gold in rows:
         by_pid.setdefault(pid, []).append((ans, verdict))
+        has_answer[pid] = gold is not None
     labels, right = {}, []
     for pid, items in by_pid.items():
         label, _ = majority_vote([a for a, _ in items])
         labels[pid] = label
-        if label is not None and problems_by_id[pid].answer is not None:
+        if label is not None and has_answer[pid]:
             right.append(next(v for a, v in items if a is not None and a.strip() == label) == "correct")
     return labels, right
 
 
 class SelfCertaintyReward:
-    """The policy's self-certainty on each completion (higher = more confident); set `.model` first.
+    """The policy's self-certainty on each sample (higher = more confident); set `.model` first.
+
+    Reads the completion's token ids from `sample.params["completion_ids"]` (put there by `trl_reward`).
 
     The reward runs one extra forward pass (no gradient) over prompt + completion with the model
     being trained; GRPO normalises rewards within each group, so only the ranking inside a group
@@ -149,10 +201,11 @@ class SelfCertaintyReward:
     def __init__(self, tokenizer, batch_size: int = 4):
         self.tokenizer, self.batch_size, self.model = tokenizer, batch_size, None
 
-    def __call__(self, prompts: list, completions: list, completion_ids: list[list[int]], **kwargs: Any) -> list[float]:
+    def __call__(self, problems: list[Problem], samples: list[Sample]) -> list[float]:
         if self.model is None:
             raise RuntimeError("SelfCertaintyReward.model is not set (train_grpo sets it to the trainer's model)")
-        rows = [(self._prompt_ids(p), list(ids)) for p, ids in zip(prompts, completion_ids)]
+        rows = [(self._prompt_ids(p.prompt), list(s.params["completion_ids"]))
+                for p, s in zip(problems, samples)]
         out: list[float] = []
         for i in range(0, len(rows), self.batch_size):
             out.extend(self._batch(rows[i:i + self.batch_size]))
@@ -185,19 +238,17 @@ class SelfCertaintyReward:
 
 
 def build_rewards(reward: str, format_weight: float, task, problems: Sequence[Problem], tokenizer):
-    """(reward functions, weights, the SelfCertaintyReward if any) for `train.reward` / `train.format_reward`."""
+    """(TRL reward functions, weights, the SelfCertaintyReward if any) for train.grpo.reward / format_reward."""
     by_id = {p.id: p for p in problems}
-    holder = None
-    if reward == "verifier":
-        main: RewardFunc = make_task_reward(task, by_id)
-    elif reward == "majority":
-        main = make_majority_reward(task, by_id)
-    elif reward == "self_certainty":
-        main = holder = SelfCertaintyReward(tokenizer)
-    else:
-        raise ConfigError(f"train.reward: unknown reward {reward!r}; known: verifier, majority, self_certainty.")
-    funcs, weights = [main], [1.0]
+    main = as_scorer(REWARDS.get(reward)).make(task=task, tokenizer=tokenizer)
+    name = reward if reward in REWARDS else None
+    funcs, weights = [trl_reward(main, by_id, name)], [1.0]
     if format_weight > 0:
-        funcs.append(make_format_reward())
+        funcs.append(trl_reward(make_format_reward(), by_id))
         weights.append(float(format_weight))
-    return funcs, weights, holder
+    return funcs, weights, main if isinstance(main, SelfCertaintyReward) else None
+
+
+REWARDS.register("verifier", Scorer(make_task_reward))
+REWARDS.register("majority", Scorer(make_majority_reward))
+REWARDS.register("self_certainty", Scorer(SelfCertaintyReward))

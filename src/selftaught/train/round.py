@@ -1,21 +1,62 @@
 """One round's training step, the same code in the loop's process and under `accelerate launch`.
 
-`train_round(cfg, ...)` picks the trainer from `cfg.train.method` and the records' form:
+A trainer is a `Trainer` registered in `TRAINERS` at the bottom of its own module (a new trainer is one
+new module in this package; a user's own is named `module:object` in train.method). It says which
+records it trains on, and `train_round(cfg, ...)` runs the one `cfg.train.method` names:
 
-    sft   selected.jsonl: chat `messages` (the last one the assistant's), trained as prompt/completion
-    dpo   pairs.jsonl: `prompt` / `chosen` / `rejected`
-    grpo  train_problems.jsonl: Problem records (id, prompt, answer, meta), rewarded through `task`
+    sft   selected   selected.jsonl: chat `messages` (the last one the assistant's), trained as prompt/completion
+    dpo   pairs      pairs.jsonl: `prompt` / `chosen` / `rejected`
+    grpo  problems   train_problems.jsonl: Problem records (id, prompt, answer, meta), rewarded through `task`
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
 from ..core.config import Config
-from ..core.records import Problem, from_dict
+from ..core.errors import ConfigError
+from ..core.registry import Registry
 
-RECORDS_FILE = {"sft": "selected.jsonl", "dpo": "pairs.jsonl", "grpo": "train_problems.jsonl"}
+RecordKind = Literal["selected", "pairs", "problems"]
+RECORD_FILES: dict[str, str] = {"selected": "selected.jsonl", "pairs": "pairs.jsonl",
+                                "problems": "train_problems.jsonl"}
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """A training method: what it trains on and the function that trains.
+
+    `run(cfg, model, tokenizer, records, device, seed, *, save_dir, log_dir, base_path, task, ref_model)`
+    returns (model, TrainResult); `records` are the rows of `RECORD_FILES[records]` (`selected`: SFT chat
+    records, `pairs`: DPO prompt/chosen/rejected, `problems`: Problem dicts); `needs_task`: `task` must be
+    given (its scorer rewards the completions).
+    """
+
+    records: RecordKind
+    run: Callable[..., Any]
+    needs_task: bool = False
+
+    @property
+    def records_file(self) -> str:
+        return RECORD_FILES[self.records]
+
+
+TRAINERS: Registry[Trainer] = Registry("training method", package="selftaught.train")
+
+
+def trainer_spec(method: str) -> Trainer:
+    """The `Trainer` a registered method name or `module:object` names (ConfigError with did-you-mean)."""
+    spec = TRAINERS.get(method)
+    if not isinstance(spec, Trainer):
+        raise ConfigError(f"train.method `{method}`: expected a selftaught.train.round.Trainer, got {spec!r}.")
+    return spec
+
+
+def records_file(method: str) -> str:
+    """The round file the trainer `method` reads (selected.jsonl, pairs.jsonl or train_problems.jsonl)."""
+    return trainer_spec(method).records_file
 
 
 def prompt_completion(record: dict[str, Any]) -> dict[str, Any]:
@@ -36,18 +77,8 @@ def train_round(cfg: Config, model, tokenizer, records: list[dict[str, Any]], de
     `task` scores GRPO's completions; `ref_model` is DPO's reference (None: the starting model);
     `base_path` is the starting model's folder (merging LoRA after a multi-process run).
     """
-    from .. import train as pkg  # looked up at call time, so tests can wrap the trainers
-
-    method = cfg.train.method
-    common = dict(save_dir=save_dir, log_dir=log_dir, base_path=base_path)
-    if method == "sft":
-        return pkg.train_sft(model, tokenizer, [prompt_completion(r) for r in records], cfg.train, device, seed,
-                             **common)
-    if method == "dpo":
-        return pkg.train_dpo(model, tokenizer, records, cfg.train, device, seed, ref_model=ref_model, **common)
-    if method == "grpo":
-        if task is None:
-            raise ValueError("grpo training needs the task (its scorer gives the rewards)")
-        problems = [from_dict(Problem, r) for r in records]
-        return pkg.train_grpo(model, tokenizer, problems, task, cfg, device, seed, **common)
-    raise ValueError(f"unknown train.method {method!r}")
+    trainer = trainer_spec(cfg.train.method)
+    if trainer.needs_task and task is None:
+        raise ValueError(f"{cfg.train.method} training needs the task (its scorer gives the rewards)")
+    return trainer.run(cfg, model, tokenizer, records, device, seed, save_dir=save_dir, log_dir=log_dir,
+                       base_path=base_path, task=task, ref_model=ref_model)

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..core.config import TrainConfig
 from . import common
+from .round import TRAINERS, Trainer, prompt_completion
 from .common import TrainResult, common_args, finish, lora_config, quiet_trainer, result_of, save_model, tracker_dir
 
 __all__ = ["TrainResult", "lora_config", "save_model", "sft_args", "sft_trainer", "train_sft", "use_padding_free"]
@@ -141,3 +142,11 @@ def _count_tokens(trainer) -> int:
     ds = trainer.train_dataset
     n = sum(len(ids) for ids in ds["input_ids"]) if "input_ids" in ds.column_names else 0
     return int(n * trainer.args.num_train_epochs)
+
+
+def _run(cfg, model, tokenizer, records, device, seed, *, save_dir, log_dir, base_path, task=None, ref_model=None):
+    return train_sft(model, tokenizer, [prompt_completion(r) for r in records], cfg.train, device, seed,
+                     save_dir=save_dir, log_dir=log_dir, base_path=base_path)
+
+
+TRAINERS.register("sft", Trainer("selected", _run))

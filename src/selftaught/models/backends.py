@@ -1,0 +1,31 @@
+"""The registry of generation backends (`BACKENDS`) and `build_generator(cfg)`, which picks one by `cfg.backend`.
+
+A backend is a factory `(cfg, model, tokenizer) -> Generator`, registered at the bottom of its own
+module in this package (`hf`, `fast`, `openai`, `vllm`): a new backend is one new module here. A
+user's own factory is named `module:object` in a recipe (`backend: my_pkg.gen:factory`), or added with
+`register_backend("name", factory)`, also as a lazy `"module:object"` string imported only when that
+backend is chosen. Backend modules import their heavy libraries (vLLM) inside the factory, so finding
+the registered names never imports them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Union
+
+from ..core.protocols import Generator
+from ..core.registry import Registry
+
+BackendFactory = Callable[[Any, Any, Any], Generator]
+
+BACKENDS: Registry[BackendFactory] = Registry("backend", package="selftaught.models")
+
+
+def register_backend(name: str, factory: Union[BackendFactory, str]) -> None:
+    """Add a backend: a factory `(cfg, model, tokenizer) -> Generator`, or its `"module:function"` name
+    (a thin alias of `BACKENDS.register`)."""
+    BACKENDS.register(name, factory)
+
+
+def build_generator(cfg: Any, model: Any = None, tokenizer: Any = None) -> Generator:
+    """The generator `cfg.backend` names; `model`/`tokenizer` reuse an already loaded model (hf)."""
+    return BACKENDS.get(cfg.backend)(cfg, model, tokenizer)
