@@ -114,8 +114,9 @@ class SelectConfig(_Section):
     @model_validator(mode="after")
     def _rule_takes_options(self) -> "SelectConfig":
         if self.options:  # the factory is built here with the options, so a typo fails before a model loads
-            from ..select import get_selector, rule_options
+            from .registry import import_object  # looked up by name, as the registries are: no import upwards
 
+            get_selector, rule_options = (import_object(f"selftaught.select:{n}") for n in ("get_selector", "rule_options"))
             try:
                 get_selector(self.rule, **rule_options(self, seed=0))
             except ConfigError as e:
