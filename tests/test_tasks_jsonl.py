@@ -24,7 +24,7 @@ def qa_file(tmp_path):
 
 def test_split_is_disjoint_stable_and_excludes_shots(qa_file):
     task = JsonlTask(qa_file, few_shot=2)
-    assert isinstance(task, Task) and task.name == "qa" and "math_verify" in task.version
+    assert isinstance(task, Task) and task.name == "qa" and "match=auto" in task.version
     train = {p.meta["question"] for p in task.problems("train", 1000, 0)}
     evals = {p.meta["question"] for p in task.problems("eval", 1000, 0)}
     shots = {q for q, _ in task.examples()}

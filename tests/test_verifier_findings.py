@@ -27,31 +27,25 @@ RIGHT = [  # (truth, answer): the same answer that was refused
     ("1,000", "1 000"),
     ("1,000", "1000"),
 ]
-FAILS_BEFORE_FIX = pytest.mark.xfail(strict=True, reason="finding: the verifier is fooled")
-DISAGREE = {("Paris", "Pairs"), ("silent", "listen"), ("3", "3, 3"), ("3 apples", "3"), ("1,000", "1000")}
 
 
 @pytest.mark.parametrize("truth, answer", WRONG)
-@FAILS_BEFORE_FIX
 def test_scorer_refuses_a_different_answer(truth, answer):
     assert not answers_match(truth, answer)
     assert not equivalent(truth, answer)
 
 
 @pytest.mark.parametrize("truth, answer", RIGHT)
-@FAILS_BEFORE_FIX
 def test_scorer_accepts_the_same_answer(truth, answer):
     assert answers_match(truth, answer)
     assert equivalent(truth, answer)
 
 
-@pytest.mark.parametrize("truth, answer", [pytest.param(t, a, marks=FAILS_BEFORE_FIX) if (t, a) in DISAGREE else (t, a)
-                                           for t, a in WRONG + RIGHT])
+@pytest.mark.parametrize("truth, answer", WRONG + RIGHT)
 def test_scorer_and_vote_agree(truth, answer):
     assert answers_match(truth, answer) == equivalent(truth, answer) == equivalent(answer, truth)
 
 
-@FAILS_BEFORE_FIX
 def test_jsonl_task_scores_the_completions(tmp_path):
     rows = [{"question": "Capital of France?", "answer": "Paris"}, {"question": "Legs of a spider?", "answer": "8"}]
     path = tmp_path / "qa.jsonl"
@@ -64,7 +58,6 @@ def test_jsonl_task_scores_the_completions(tmp_path):
     assert task.score(legs, "Answer: 2 (4*2)").verdict == "incorrect"
 
 
-@FAILS_BEFORE_FIX
 @pytest.mark.parametrize("name", ["leg_counting", "gcd"])
 def test_gym_integer_tasks_take_a_unit_and_a_trailing_zero(name):
     task = ReasoningGymTask(name, few_shot=0)

@@ -37,9 +37,10 @@ def build_task(cfg: TaskConfig) -> Task:
             f"or task.callable (module:function); got {', '.join(chosen) or 'none'}."
         )
     if cfg.name:
-        return ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt)
+        return ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt, answer_match=cfg.answer_match)
     if cfg.path:
         if cfg.options:
             raise ConfigError("task.options only applies to reasoning-gym tasks (task.name); remove it for task.path.")
-        return JsonlTask(cfg.path, cfg.question_field, cfg.answer_field, cfg.few_shot, cfg.system_prompt)
+        return JsonlTask(cfg.path, cfg.question_field, cfg.answer_field, cfg.few_shot, cfg.system_prompt,
+                         answer_match=cfg.answer_match)
     return load_callable_task(cfg.callable)

@@ -7,7 +7,7 @@ function as a keyword list aligned with `completions`, so a reward looks the pro
   answer (verifiable rewards);
 - `make_format_reward()`: 1 when a final answer parses, else 0;
 - `make_majority_reward(task, problems_by_id)`: label-free (TTRL, Zuo et al. 2025): 1 when the
-  completion's answer equals the majority answer of all completions of its problem in the batch
+  completion's answer is equivalent to the majority answer of all completions of its problem in the batch
   (gathered across processes, since TRL may spread one group over several). Where the problem has
   a gold answer it logs `label_accuracy`, how often the pseudo-label is right (monitoring only);
 - `SelfCertaintyReward(tokenizer)`: label-free (Intuitor, Zhao et al. 2025): the policy's own
@@ -24,6 +24,7 @@ from ..core.errors import ConfigError
 from ..core.records import Problem
 from ..metrics.passk import majority_vote
 from ..scoring.confidence import self_certainty_of_logits
+from ..scoring.equivalence import answer_mode, equivalent
 from ..tasks.extract import extract_answer
 
 RewardFunc = Callable[..., list[float]]
@@ -107,32 +108,34 @@ def make_majority_reward(task, problems_by_id: Mapping[str, Problem]) -> RewardF
     {'label_accuracy': 1.0}
     """
 
+    mode = answer_mode(task)  # the task's answer equivalence, as every other vote uses
+
     def majority(prompts: list, completions: list, problem_id: Sequence[str], log_metric=None,
                  **kwargs: Any) -> list[float]:
         scores = [task.score(_problem(problems_by_id, pid), completion_text(c))
                   for c, pid in zip(completions, problem_id)]
         local = [(pid, sc.extracted, sc.verdict) for pid, sc in zip(problem_id, scores)]
         everything = _gather(local)
-        labels, right = _labels(everything, problems_by_id)
+        labels, right = _labels(everything, problems_by_id, mode)
         if log_metric is not None and right:
             log_metric("label_accuracy", sum(right) / len(right))
-        return [float(ans is not None and labels.get(pid) is not None and ans.strip() == labels[pid])
+        return [float(ans is not None and labels.get(pid) is not None and equivalent(ans, labels[pid], mode))
                 for pid, ans, _ in local]
 
     return majority
 
 
-def _labels(rows: list[tuple[str, str | None, str]], problems_by_id: Mapping[str, Problem]):
+def _labels(rows: list[tuple[str, str | None, str]], problems_by_id: Mapping[str, Problem], mode: str = "auto"):
     """Majority answer per problem id, and per labelled problem whether its label is right."""
     by_pid: dict[str, list[tuple[str | None, str]]] = {}
     for pid, ans, verdict in rows:
         by_pid.setdefault(pid, []).append((ans, verdict))
     labels, right = {}, []
     for pid, items in by_pid.items():
-        label, _ = majority_vote([a for a, _ in items])
+        label, _ = majority_vote([a for a, _ in items], mode)
         labels[pid] = label
         if label is not None and problems_by_id[pid].answer is not None:
-            right.append(next(v for a, v in items if a is not None and a.strip() == label) == "correct")
+            right.append(next(v for a, v in items if a is not None and equivalent(a, label, mode)) == "correct")
     return labels, right
 
 
