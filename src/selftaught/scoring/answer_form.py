@@ -56,6 +56,7 @@ def clean(answer: str) -> str:
         if stripped and not stripped.endswith("\\"):
             text = stripped
         text = text.strip("$").strip() or text  # a lone `$` (currency or half a math delimiter)
+        text = re.sub(r"^[€£¥₹](?=\s*[-+]?\d)", "", text)  # other currency signs before a number
         for pattern in _MARKUP:
             m = pattern.match(text)
             if m and m.group(1).strip() and _balanced(m.group(1)):
@@ -128,8 +129,8 @@ _NOT_UNITS = {  # words after a number that change or belong to the value: never
     "exp", "mod", "and", "or", "to", "hundred", "thousand", "million", "billion", "trillion", "dozen", "half",
     "halves", "third", "thirds", "quarter", "quarters", "times", "over", "plus", "minus", "squared", "cubed",
 }
-_ALIASES = {"°": "degree", "deg": "degree", "hr": "hour", "h": "hour", "min": "minute", "s": "second",
-            "sec": "second", "lb": "pound", "lbs": "pound", "metre": "meter", "litre": "liter"}
+_ALIASES = {"°": "degree", "deg": "degree", "hr": "hour", "hrs": "hour", "h": "hour", "min": "minute",
+            "mins": "minute", "s": "second", "sec": "second", "secs": "second", "lb": "pound", "lbs": "pound", "metre": "meter", "litre": "liter"}
 
 
 def _unit_key(unit: str) -> str:
