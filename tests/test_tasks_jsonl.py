@@ -165,3 +165,19 @@ def test_doctests():
     from selftaught.tasks import jsonl
 
     assert doctest.testmod(jsonl).failed == 0
+
+
+def test_answer_match_from_the_config(tmp_path):
+    from selftaught.core.config import TaskConfig
+    from selftaught.tasks import build_task
+
+    path = write(tmp_path / "n.jsonl", [{"question": f"Legs of {i} spiders?", "answer": str(8 * i)} for i in range(1, 30)])
+    auto = build_task(TaskConfig(path=str(path), few_shot=0))
+    exact = build_task(TaskConfig(path=str(path), few_shot=0, answer_match="exact"))
+    p = auto.problems("train", 1, 0)[0]
+    assert auto.score(p, f"Answer: {p.answer} legs").verdict == "correct"
+    assert exact.score(p, f"Answer: {p.answer} legs").verdict == "incorrect"
+    assert exact.score(p, f"Answer: {p.answer}").verdict == "correct"
+    assert "match=exact" in exact.version and auto.version != exact.version
+    with pytest.raises(ConfigError, match="answer_match"):
+        JsonlTask(path, answer_match="fuzzy")

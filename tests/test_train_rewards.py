@@ -90,3 +90,31 @@ def test_build_rewards_adds_the_weighted_format_reward(tiny_model_and_tokenizer)
     assert len(funcs) == 1 and weights == [1.0] and holder is None
     funcs, weights, holder = build_rewards("self_certainty", 0.25, LastCharTask(), [], tok)
     assert weights == [1.0, 0.25] and funcs[0] is holder and funcs[0].__name__ == "self_certainty"
+
+
+class LastLineTask:
+    """The answer is the completion's last line, checked by the JSONL equivalence under `answer_match`."""
+
+    name, version = "last_line", "1"
+
+    def __init__(self, answer_match="auto"):
+        self.answer_match = answer_match
+
+    def score(self, problem, completion, sample_id=None):
+        from selftaught.tasks import answers_match
+
+        text = completion.strip().splitlines()[-1] if completion.strip() else ""
+        if not text:
+            return Score(sample_id or problem.id, None, "unparsed", 0.0)
+        ok = problem.answer is not None and answers_match(problem.answer, text, self.answer_match)
+        return Score(sample_id or problem.id, text, "correct" if ok else "incorrect", float(ok))
+
+
+def test_majority_reward_votes_up_to_the_tasks_equivalence():
+    texts = ["8 legs", "9", "8", "9", "8.0"]  # 8 three times in three spellings, 9 twice
+    logged = []
+    out = make_majority_reward(LastLineTask(), {"a": Problem("a", "q", "8")})(
+        prompts=["q"] * 5, completions=texts, problem_id=["a"] * 5, log_metric=lambda k, v: logged.append(v))
+    assert out == [1.0, 0.0, 1.0, 0.0, 1.0] and logged == [1.0]
+    exact = make_majority_reward(LastLineTask("exact"), {"a": Problem("a", "q", "8")})
+    assert exact(prompts=["q"] * 5, completions=texts, problem_id=["a"] * 5) == [0.0, 1.0, 0.0, 1.0, 0.0]

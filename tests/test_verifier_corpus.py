@@ -14,8 +14,8 @@ from selftaught.core.records import Problem
 from selftaught.scoring.equivalence import equivalent, group_answers
 from selftaught.tasks.jsonl import JsonlTask
 
-CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "verifier_cases.jsonl").read_text().splitlines()
-         if line.strip()]
+CORPUS = Path(__file__).parent / "data" / "verifier_cases.jsonl"
+CASES = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,8 @@ def test_the_corpus_is_large_and_covers_every_group():
     assert len(CASES) >= 200
     assert all(set(c) == {"completion", "truth", "verdict", "why"} for c in CASES)
     groups = {c["why"].split(":")[0] for c in CASES}
-    assert {"finding", "thousands", "negative", "decimal", "fraction", "percent", "scientific", "latex", "unit", "remark",
-            "list", "word", "anagram", "multiple", "completion", "no answer"} <= groups
+    assert {"finding", "thousands", "negative", "decimal", "fraction", "percent", "scientific", "latex", "unit",
+            "remark", "list", "word", "anagram", "multiple", "completion", "no answer"} <= groups
     verdicts = [c["verdict"] for c in CASES]
     assert min(verdicts.count(v) for v in ("correct", "incorrect", "unparsed")) >= 10
 

@@ -7,6 +7,7 @@
 """
 
 import json
+import string
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -29,7 +30,8 @@ def task(tmp_path_factory):
 
 
 @FAST
-@given(truth=ANSWERISH.filter(lambda t: t.strip()), answer=ANSWERISH, marker=st.sampled_from(["Answer: ", "", "\\boxed{"]))
+@given(truth=ANSWERISH.filter(lambda t: t.strip()), answer=ANSWERISH,
+       marker=st.sampled_from(["Answer: ", "", "\\boxed{"]))
 def test_scorer_never_crashes(task, truth, answer, marker):
     score = task.score(Problem("p", "q", truth), marker + answer)
     assert score.verdict in {"correct", "incorrect", "unparsed"}
@@ -44,7 +46,7 @@ def test_equivalence_never_crashes_and_is_symmetric(a, b, mode):
 
 
 @FAST
-@given(data=st.data(), word=st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=12))
+@given(data=st.data(), word=st.text(alphabet=string.ascii_letters, min_size=2, max_size=12))
 def test_permuting_the_letters_of_a_word_never_keeps_it_correct(task, data, word):
     other = "".join(data.draw(st.permutations(list(word))))
     assume(other.lower() != word.lower())
@@ -70,7 +72,8 @@ def test_a_right_number_stays_right_in_every_format(task, n, data):
 
 
 @FAST
-@given(cents=st.integers(-10**8, 10**8).filter(lambda c: c % 100), unit=st.sampled_from(["", " legs", " km", " (approx.)"]))
+@given(cents=st.integers(-10**8, 10**8).filter(lambda c: c % 100),
+       unit=st.sampled_from(["", " legs", " km", " (approx.)"]))
 def test_a_right_decimal_stays_right_with_a_unit_or_remark(task, cents, unit):
     value = f"{cents / 100:.2f}"
     assert task.score(Problem("p", "q", value), f"Answer: {value}0{unit}").verdict == "correct"

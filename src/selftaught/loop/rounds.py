@@ -200,7 +200,7 @@ class Loop:
         if sel.rule == "threshold":
             opts.update(threshold=settings["threshold"], key=sel.score)
         elif sel.rule == "majority":
-            opts.update(min_share=sel.min_share)
+            opts.update(min_share=sel.min_share, equivalence=self.cfg.task.answer_match)
         return opts
 
 

@@ -26,9 +26,9 @@ from .correction import Revisions, revise
 
 
 def pseudo_label_scores(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score],
-                        min_share: float = 0.0) -> tuple[list[Score], dict[str, Any]]:
+                        min_share: float = 0.0, equivalence: str = "auto") -> tuple[list[Score], dict[str, Any]]:
     """(scores with majority-vote verdicts, {"label_accuracy", "labelled"}) for a round's samples."""
-    kept = select("majority", problems, samples, scores, min_share=min_share, dedupe=False)
+    kept = select("majority", problems, samples, scores, min_share=min_share, dedupe=False, equivalence=equivalence)
     agree = {k.sample_id for k in kept}
     label_ok = {k.problem_id: k.meta.get("label_correct") for k in kept}
     pseudo = [Score(sc.sample_id, sc.extracted,
@@ -48,7 +48,7 @@ def pairs_step(loop, index: int, problems, samples, scores,
     sel = loop.cfg.select
     verdicts, label = scores, {}
     if sel.rule == "majority":
-        verdicts, label = pseudo_label_scores(problems, samples, scores, sel.min_share)
+        verdicts, label = pseudo_label_scores(problems, samples, scores, sel.min_share, loop.cfg.task.answer_match)
     revisions = revise(loop, index, problems, samples, scores, settings) if sel.pairs != "answer" else None
     if loop.run.has(index, "pairs.jsonl"):
         pairs = loop.run.read_records(index, "pairs.jsonl")
@@ -89,5 +89,6 @@ def grpo_step(loop, index: int, problems, samples, scores) -> tuple[list[dict[st
     records = loop.run.read_records(index, "train_problems.jsonl")
     metrics: dict[str, Any] = {"problems": len(records)}
     if loop.cfg.train.reward == "majority" or loop.cfg.select.rule == "majority":
-        metrics.update(pseudo_label_scores(problems, samples, scores, loop.cfg.select.min_share)[1])
+        metrics.update(pseudo_label_scores(problems, samples, scores, loop.cfg.select.min_share,
+                                           loop.cfg.task.answer_match)[1])
     return records, metrics

@@ -130,7 +130,8 @@ _NOT_UNITS = {  # words after a number that change or belong to the value: never
     "halves", "third", "thirds", "quarter", "quarters", "times", "over", "plus", "minus", "squared", "cubed",
 }
 _ALIASES = {"°": "degree", "deg": "degree", "hr": "hour", "hrs": "hour", "h": "hour", "min": "minute",
-            "mins": "minute", "s": "second", "sec": "second", "secs": "second", "lb": "pound", "lbs": "pound", "metre": "meter", "litre": "liter"}
+            "mins": "minute", "s": "second", "sec": "second", "secs": "second", "lb": "pound", "lbs": "pound",
+            "metre": "meter", "litre": "liter"}
 
 
 def _unit_key(unit: str) -> str:
@@ -193,7 +194,8 @@ class Number(NamedTuple):
 
 
 _NUM = r"[-+]?\s*(?:\d+\.?\d*|\.\d+)"
-_DECIMAL = re.compile(rf"^(?P<m>{_NUM})(?:[eE](?P<e>[-+]?\d+)|\s*(?:\\times|\*)\s*10\s*\^\s*\{{?\s*(?P<p>[-+]?\d+)\s*\}}?)?$")
+_TIMES_TEN = r"\s*(?:\\times|\*)\s*10\s*\^\s*\{?\s*(?P<p>[-+]?\d+)\s*\}?"
+_DECIMAL = re.compile(rf"^(?P<m>{_NUM})(?:[eE](?P<e>[-+]?\d+)|{_TIMES_TEN})?$")
 _FRACTION = re.compile(r"^(?P<s>[-+]?)\s*(?:\\frac\s*\{\s*(?P<a>[-+]?\d+)\s*\}\s*\{\s*(?P<b>[-+]?\d+)\s*\}|"
                        r"(?P<c>\d+)\s*/\s*(?P<d>\d+))$")
 

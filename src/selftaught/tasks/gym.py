@@ -313,8 +313,10 @@ def plain_number(answer: str, gold: str | None) -> str | None:
     (`34.0` -> `34`). None when either side is not a plain number, so other answers go to the
     dataset's scorer untouched.
 
-    >>> plain_number("34 legs", "12"), plain_number("34.0", "12"), plain_number("1,000", "7"), plain_number("1.50", "2.5")
-    ('34', '34', '1000', '1.50')
+    >>> plain_number("34 legs", "12"), plain_number("34.0", "12"), plain_number("1,000", "7")
+    ('34', '34', '1000')
+    >>> plain_number("1.50 km", "2.5")
+    '1.50'
     >>> plain_number("34.5", "12"), plain_number("three", "3"), plain_number("3", "cat")
     ('34.5', None, None)
     """

@@ -51,6 +51,8 @@ def answers_match(gold: str, pred: str, mode: Equivalence = "auto") -> bool:
     (True, True, False)
     >>> answers_match("Paris", " paris. "), answers_match("Paris", "Pairs"), answers_match("8", "8 legs")
     (True, False, True)
+    >>> answers_match("1/2", "0.5", mode="exact")
+    False
     """
     from ..scoring.equivalence import equivalent  # here: the scoring package imports torch, tasks need not
 
