@@ -26,7 +26,7 @@ _MARKUP = [  # (pattern of the whole text, group kept): peeled repeatedly from t
     re.compile(r"^\\(?:boxed|fbox)\s*\{(.*)\}$", re.S), re.compile(r"^\$\$(.*)\$\$$", re.S),
     re.compile(r"^\$(.*)\$$", re.S), re.compile(r"^\\\((.*)\\\)$", re.S), re.compile(r"^\\\[(.*)\\\]$", re.S),
     re.compile(r"^\*\*(.*)\*\*$", re.S), re.compile(r"^__(.*)__$", re.S), re.compile(r"^`(.*)`$", re.S),
-    re.compile(r'^"(.*)"$', re.S), re.compile(r"^'(.*)'$", re.S), re.compile(r"^“(.*)”$", re.S),
+    re.compile(r'^"([^"]*)"$'), re.compile(r"^'([^']*)'$"), re.compile(r"^“([^”]*)”$"),
 ]
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|mbox)\s*\{([^{}]*)\}")
 _REPLACE = [(re.compile(p), r) for p, r in [

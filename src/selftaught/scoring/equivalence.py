@@ -23,7 +23,7 @@ Rules shared by every mode but `exact`:
   the other side's brackets); a single answer never equals a list (`3` is not `3, 3`);
 - plain numbers are compared exactly (`Fraction`), not through math-verify, which rounds to 6 decimals
   (`0.0000001` = `0.0000002` for it); only a fraction against a rounded decimal (`1/3` vs `0.3333333`)
-  is left to math-verify.
+  is left to math-verify; an item longer than `MAX_MATH_CHARS` is compared as text only.
 
 Equivalence is symmetric. Grouping is greedy and reproducible: answers are visited in sample order; each
 joins the first existing group whose *representative* (that group's first answer) is equivalent to it,
@@ -46,6 +46,7 @@ from .answer_form import Number, as_number, clean, split_items, strip_remark
 
 Equivalence = Literal["auto", "exact", "numeric", "math"]
 MODES: tuple[str, ...] = get_args(Equivalence)
+MAX_MATH_CHARS = 400  # longer items are compared as text: math-verify's parser slows down badly on long input
 EQUIVALENCE_VERSION = "eq2"  # bump when a verdict of `equivalent` changes: recorded in task versions
 
 _LATEX_CMD = re.compile(r"\\[A-Za-z]+")
@@ -158,14 +159,18 @@ def _same_item(a: str, b: str, mode: str) -> bool:
             return verdict
     if mode == "numeric" or (mode == "auto" and not (looks_mathematical(ca) and looks_mathematical(cb))):
         return False
+    if max(len(ca), len(cb)) > MAX_MATH_CHARS:
+        return False
     return _math_equal(ca, cb)
 
 
-def _same(a: str, b: str, mode: str) -> bool:
-    """Two cleaned answers, lists item by item (see the module docstring)."""
+def _same(a: str, b: str, mode: str, depth: int = 0) -> bool:
+    """Two cleaned answers, lists item by item (see the module docstring); nesting past 20 compares as text."""
     if a.lower() == b.lower():
         return True
     (ka, ia), (kb, ib) = split_items(a), split_items(b)
+    if depth > 20:
+        return False
     if ka is None and kb is None:
         return _same_item(a, b, mode)
     if ka is None or kb is None or len(ia) != len(ib):
@@ -174,10 +179,10 @@ def _same(a: str, b: str, mode: str) -> bool:
     if len(kinds) > 1 and ("{}" in kinds or len(ia) == 2):
         return False
     if "{}" not in kinds:
-        return all(_same(x, y, mode) for x, y in zip(ia, ib))
+        return all(_same(x, y, mode, depth + 1) for x, y in zip(ia, ib))
     left = list(ib)
     for x in ia:
-        j = next((j for j, y in enumerate(left) if _same(x, y, mode)), None)
+        j = next((j for j, y in enumerate(left) if _same(x, y, mode, depth + 1)), None)
         if j is None:
             return False
         left.pop(j)
