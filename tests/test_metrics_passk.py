@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from selftaught.metrics import (maj_at_k, maj_at_k_expected, majority_vote, mean_at_n, pass_at_k,
+from selftaught.metrics import (is_right, maj_at_k, maj_at_k_expected, majority_vote, mean_at_n, pass_at_k,
                                 pass_at_k_curve)
 
 
@@ -106,3 +106,11 @@ def test_maj_at_k_expected_samples_reproducibly_when_large():
     assert abs(first - exact) < 0.1
     with pytest.raises(ValueError):
         maj_at_k_expected([["a"]], ["a"], k=2)
+
+
+def test_majority_vote_and_maj_at_k_count_equivalent_answers_as_one():
+    assert majority_vote(["9", "1,000", "9", "1000.0", "\\boxed{1000}"]) == ("1,000", 3)
+    assert majority_vote(["9", "1,000", "9", "1000.0"], mode="exact") == ("9", 2)
+    assert maj_at_k([["8 legs", "9", "8"]], ["8"], k=3) == 1.0
+    assert maj_at_k([["Pairs", "Pairs", "Paris"]], ["Paris"], k=3) == 0.0  # an anagram is another answer
+    assert is_right("1/2", {"0.5"}) and not is_right("12 (10+2)", "144")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from selftaught.scoring import equivalence
 from selftaught.scoring.equivalence import equivalent, group_answers, looks_mathematical, vote
 
 
@@ -50,3 +51,41 @@ def test_weighted_vote_and_errors():
         vote(["4"], weights=[-1.0])
     with pytest.raises(ValueError):
         vote(["4", "5"], weights=[1.0])
+
+
+
+def test_numeric_mode_compares_numbers_by_value_and_nothing_else():
+    assert equivalent("1/2", "0.5", "numeric") and equivalent("1e3", "1,000", "numeric")
+    assert not equivalent("x+1", "1+x", "numeric")           # no math-verify
+    assert equivalent("x+1", "1+x") and equivalent("x+1", "1+x", "math")
+
+
+def test_math_mode_sends_words_to_math_verify_and_auto_does_not():
+    assert equivalent("ab", "ba", "math")                    # the product a*b: why `auto` keeps words away
+    assert not equivalent("ab", "ba")
+
+
+def test_exact_mode_sets_aside_markup_case_and_separators_only():
+    assert equivalent("\\boxed{1,000}", "1000", "exact") and equivalent("**Paris**.", "paris", "exact")
+    assert not equivalent("8 legs", "8", "exact") and not equivalent("1000.0", "1000", "exact")
+
+
+def test_units_remarks_and_lists():
+    assert equivalent("8 legs", "8") and not equivalent("8 legs", "8 arms") and not equivalent("2 million", "2")
+    assert equivalent("12 (10+2)", "12") and not equivalent("12 (10+2)", "144")
+    assert equivalent("{2, 1}", "{1, 2}") and not equivalent("[1, 2]", "(1, 2)") and not equivalent("3, 3", "3")
+    assert equivalent("[1,000, 2,000]", "1000, 2000") and equivalent("(8 legs, 4)", "8, 4")
+
+
+def test_plain_numbers_are_exact_where_math_verify_rounds():
+    assert not equivalent("0.0000001", "0.0000002") and not equivalent("1/4", "0.2500001")
+    assert equivalent("1/3", "0.3333333")                    # a repeating fraction: math-verify's rounding decides
+
+
+def test_majority_and_answer_mode():
+    assert equivalence.majority(["7", "8 legs", "8"]) == ("8 legs", [1, 2])
+    assert equivalence.majority(["7", "8 legs", "8"], "exact") == ("7", [0])
+    assert equivalence.answer_mode(object()) == "auto"
+    with pytest.raises(ValueError, match="numeric"):
+        equivalence.answer_mode(type("T", (), {"answer_match": "fuzzy"})())
+

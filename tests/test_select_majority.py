@@ -77,3 +77,12 @@ def test_dedupe_and_cap_apply():
 def test_bad_options(opts):
     with pytest.raises(ConfigError):
         make_majority(**opts)
+
+
+def test_equivalent_spellings_vote_together():
+    rows = {"p": ["9", "8 legs", "9", "8", "8.0"]}
+    kept = select("majority", *make_round(rows, {"p": "8"}), dedupe=False)
+    assert [k.sample_id for k in kept] == ["p#1", "p#3", "p#4"]
+    assert kept[0].label == "8 legs" and kept[0].meta["votes"] == 3
+    exact = select("majority", *make_round(rows, {"p": "8"}), dedupe=False, equivalence="exact")
+    assert [k.sample_id for k in exact] == ["p#0", "p#2"]

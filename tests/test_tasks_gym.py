@@ -167,3 +167,19 @@ def test_dataset_without_gold_answers_gets_no_shots_but_scores():
     p = t.problems("eval", 1, 0)[0]
     assert p.answer is None and t.examples() == [] and len(p.prompt) == 2
     assert t.score(p, "Answer: {}").verdict == "incorrect"
+
+
+
+def test_plain_number_only_touches_numeric_gold_answers():
+    from selftaught.tasks.gym import plain_number
+
+    assert plain_number("34 legs", "12") == "34" and plain_number("\\boxed{1,000}", "3") == "1000"
+    assert plain_number("34.0", "12") == "34" and plain_number("34.0", "1.5") == "34.0"  # integer gold only
+    assert plain_number("34 legs", "cat") is None and plain_number("three", "3") is None
+    assert plain_number("50%", "50") is None  # a percent is not rewritten as its number
+
+
+def test_answer_match_is_kept_for_votes_and_checked():
+    assert ReasoningGymTask("basic_arithmetic", OPTIONS, answer_match="exact").answer_match == "exact"
+    with pytest.raises(ConfigError, match="answer_match"):
+        ReasoningGymTask("basic_arithmetic", OPTIONS, answer_match="fuzzy")

@@ -24,7 +24,7 @@ def qa_file(tmp_path):
 
 def test_split_is_disjoint_stable_and_excludes_shots(qa_file):
     task = JsonlTask(qa_file, few_shot=2)
-    assert isinstance(task, Task) and task.name == "qa" and "math_verify" in task.version
+    assert isinstance(task, Task) and task.name == "qa" and "match=auto" in task.version
     train = {p.meta["question"] for p in task.problems("train", 1000, 0)}
     evals = {p.meta["question"] for p in task.problems("eval", 1000, 0)}
     shots = {q for q, _ in task.examples()}
@@ -157,3 +157,20 @@ def test_folder_that_is_not_a_dataset(tmp_path):
     (tmp_path / "junk").mkdir()
     with pytest.raises(DataError, match="save_to_disk"):
         JsonlTask(tmp_path / "junk")
+
+
+
+def test_answer_match_from_the_config(tmp_path):
+    from selftaught.core.config import TaskConfig
+    from selftaught.tasks import build_task
+
+    path = write(tmp_path / "n.jsonl", [{"question": f"Legs of {i} spiders?", "answer": str(8 * i)} for i in range(1, 30)])
+    auto = build_task(TaskConfig(path=str(path), few_shot=0))
+    exact = build_task(TaskConfig(path=str(path), few_shot=0, answer_match="exact"))
+    p = auto.problems("train", 1, 0)[0]
+    assert auto.score(p, f"Answer: {p.answer} legs").verdict == "correct"
+    assert exact.score(p, f"Answer: {p.answer} legs").verdict == "incorrect"
+    assert exact.score(p, f"Answer: {p.answer}").verdict == "correct"
+    assert "match=exact" in exact.version and auto.version != exact.version
+    with pytest.raises(ConfigError, match="answer_match"):
+        JsonlTask(path, answer_match="fuzzy")

@@ -4,7 +4,7 @@ pseudo-labels, self-certainty, a user's own reward named `module:object`."""
 import pytest
 import torch
 
-from selftaught.core.records import Problem, Score
+from selftaught.core.records import Problem, Sample, Score
 from selftaught.scoring import self_certainty_of_logits
 from selftaught.train.rewards import (SelfCertaintyReward, build_rewards, make_format_reward, make_majority_reward,
                                       make_task_reward, trl_reward)
@@ -105,3 +105,29 @@ def test_a_user_reward_function_is_named_module_object(tmp_path, monkeypatch, ti
                                            tiny_model_and_tokenizer[1])
     assert funcs[0](prompts=["q"] * 2, completions=["x", "xyz"], problem_id=["a", "b"]) == [0.5, 0.25]
     assert funcs[0].__name__ == "shorter" and holder is None
+
+
+class LastLineTask:
+    """The answer is the completion's last line, checked by the JSONL equivalence under `answer_match`."""
+
+    name, version = "last_line", "1"
+
+    def __init__(self, answer_match="auto"):
+        self.answer_match = answer_match
+
+    def score(self, problem, completion):
+        from selftaught.tasks import answers_match
+
+        text = completion.strip().splitlines()[-1] if completion.strip() else ""
+        if not text:
+            return Score(problem.id, None, "unparsed", 0.0)
+        ok = problem.answer is not None and answers_match(problem.answer, text, self.answer_match)
+        return Score(problem.id, text, "correct" if ok else "incorrect", float(ok))
+
+
+def test_majority_reward_votes_up_to_the_tasks_equivalence():
+    texts = ["8 legs", "9", "8", "9", "8.0"]  # 8 three times in three spellings, 9 twice
+    problems, samples = [Problem("a", "q", "8")] * 5, [Sample("a", t, 1) for t in texts]
+    reward = make_majority_reward(LastLineTask())
+    assert reward(problems, samples) == [1.0, 0.0, 1.0, 0.0, 1.0] and reward.metrics == {"label_accuracy": 1.0}
+    assert make_majority_reward(LastLineTask("exact"))(problems, samples) == [0.0, 1.0, 0.0, 1.0, 0.0]

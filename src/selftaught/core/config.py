@@ -50,6 +50,13 @@ class TaskConfig(_Section):
     n_eval: int = Field(128, ge=1, description="Held-out problems for greedy evaluation (disjoint from training).")
     few_shot: int = Field(2, ge=0, description="Worked examples put in the chat prompt before the question.")
     system_prompt: str | None = Field(None, description="System message; None uses the task's default instruction.")
+    answer_match: Literal["auto", "exact", "numeric", "math"] = Field(
+        "auto", description="How an answer is compared with the gold one and with other samples' answers (votes): "
+        "`auto`: numbers by exact value (`1,000` = `1000.0` = `\\boxed{1000}`), formulas through math-verify, words "
+        "as normalised strings (case, spacing, surrounding punctuation); `numeric`: numbers and normalised strings, "
+        "no math-verify; `math`: math-verify on everything, words too (only for answers that are all formulas); "
+        "`exact`: normalised strings. A trailing unit (`8 legs`) or parenthetical remark (`12 (10+2)`) is set "
+        "aside in all but `exact`. reasoning-gym tasks score with the dataset's own scorer and use this for votes.")
 
 
 class SamplingConfig(_Section):

@@ -27,9 +27,9 @@ from .correction import Revisions, revise
 
 
 def pseudo_label_scores(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score],
-                        min_share: float = 0.0) -> tuple[list[Score], dict[str, Any]]:
+                        min_share: float = 0.0, equivalence: str = "auto") -> tuple[list[Score], dict[str, Any]]:
     """(scores with majority-vote verdicts, {"label_accuracy", "labelled"}) for a round's samples."""
-    kept = select("majority", problems, samples, scores, min_share=min_share, dedupe=False)
+    kept = select("majority", problems, samples, scores, min_share=min_share, dedupe=False, equivalence=equivalence)
     agree = {k.sample_id for k in kept}
     label_ok = {k.problem_id: k.meta.get("label_correct") for k in kept}
     pseudo = [Score(sc.sample_id, sc.extracted,
@@ -49,7 +49,7 @@ def pairs_step(ctx: RoundContext, index: int, problems, samples, scores,
     sel = ctx.cfg.select
     verdicts, label = scores, {}
     if sel.rule == "majority":
-        verdicts, label = pseudo_label_scores(problems, samples, scores, sel.min_share)
+        verdicts, label = pseudo_label_scores(problems, samples, scores, sel.min_share, ctx.cfg.task.answer_match)
     revisions = revise(ctx, index, problems, samples, scores, settings) if sel.pairs != "answer" else None
     if ctx.run.has(index, "pairs.jsonl"):
         pairs = ctx.run.read_records(index, "pairs.jsonl")
@@ -92,5 +92,6 @@ def grpo_step(ctx: RoundContext, index: int, problems, samples,
     records = ctx.run.read_records(index, "train_problems.jsonl")
     metrics: dict[str, Any] = {"problems": len(records)}
     if ctx.cfg.train.grpo.reward == "majority" or ctx.cfg.select.rule == "majority":
-        metrics.update(pseudo_label_scores(problems, samples, scores, ctx.cfg.select.min_share)[1])
+        metrics.update(pseudo_label_scores(problems, samples, scores, ctx.cfg.select.min_share,
+                                           ctx.cfg.task.answer_match)[1])
     return records, metrics

@@ -5,8 +5,10 @@ Code"): from n samples of which c are correct, the chance that a random k-subset
 correct sample, 1 - C(n-c, k) / C(n, k), computed as a product so it never overflows.
 
 maj@k (self-consistency, Wang et al. 2023) takes the most frequent extracted answer among the first
-k samples and asks whether it is right. Unparsed samples (answer None) do not vote; a tie goes to
-the answer that appeared first, so the result is reproducible.
+k samples and asks whether it is right. Answers are counted and checked up to equivalence
+(`scoring.equivalence`: `1,000` and `1000.0` are one answer), the same rule every vote uses.
+Unparsed samples (answer None) do not vote; a tie goes to the answer that appeared first, so the
+result is reproducible.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections import Counter
-from typing import Collection, Sequence, Union
+from typing import TYPE_CHECKING, Collection, Sequence, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..scoring.equivalence import Equivalence
 
 Gold = Union[str, Collection[str], None]  # one right answer, a set of accepted answers, or unknown
 
@@ -77,45 +81,38 @@ def mean_at_n(correct_per_problem: Sequence[Sequence[bool]]) -> float:
     return float(np.mean(means))
 
 
-def majority_vote(answers: Sequence[str | None]) -> tuple[str | None, int]:
-    """(answer, votes): the most frequent answer; None values do not vote; ties go to the first seen.
+def majority_vote(answers: Sequence[str | None], mode: Equivalence = "auto") -> tuple[str | None, int]:
+    """(answer, votes): the most frequent answer up to equivalence (`scoring.equivalence.majority`).
 
-    Answers are compared after stripping surrounding whitespace.
+    None values do not vote; ties go to the answer seen first; the answer is the first spelling seen.
 
     >>> majority_vote(["4", None, " 5", "5", "4"])
     ('4', 2)
-    >>> majority_vote([None, None])
-    (None, 0)
+    >>> majority_vote(["1,000", "7", "1000.0"]), majority_vote([None, None])
+    (('1,000', 2), (None, 0))
     """
-    counts: Counter[str] = Counter()
-    first: dict[str, int] = {}
-    for i, a in enumerate(answers):
-        if a is None:
-            continue
-        key = a.strip()
-        counts[key] += 1
-        first.setdefault(key, i)
-    if not counts:
-        return (None, 0)
-    best = min(counts, key=lambda a: (-counts[a], first[a]))
-    return (best, counts[best])
+    from ..scoring.equivalence import majority  # here: the scoring package imports torch, metrics need not
+
+    label, members = majority(answers, mode)
+    return label, len(members)
 
 
-def is_right(answer: str | None, gold: Gold) -> bool:
-    """Whether `answer` matches `gold` (a string, or a collection of accepted strings), after strip.
+def is_right(answer: str | None, gold: Gold, mode: Equivalence = "auto") -> bool:
+    """Whether `answer` is equivalent to `gold` (a string, or any of a collection of accepted strings).
 
-    >>> is_right(" 4", "4"), is_right("4", {"4", "4.0"}), is_right(None, "4")
-    (True, True, False)
+    >>> is_right(" 4", "4"), is_right("4.0", {"4", "four"}), is_right(None, "4"), is_right("8 legs", "8")
+    (True, True, False, True)
     """
     if answer is None or gold is None:
         return False
-    if isinstance(gold, str):
-        return answer.strip() == gold.strip()
-    return answer.strip() in {g.strip() for g in gold}
+    from ..scoring.equivalence import equivalent  # here: the scoring package imports torch, metrics need not
+
+    golds = [gold] if isinstance(gold, str) else list(gold)
+    return any(equivalent(answer, g, mode) for g in golds)
 
 
 def maj_at_k(answers_per_problem: Sequence[Sequence[str | None]], gold_per_problem: Sequence[Gold],
-             k: int) -> float:
+             k: int, mode: Equivalence = "auto") -> float:
     """maj@k: majority vote over the first k answers of each problem, right or wrong, averaged.
 
     A problem with no parsed answer among its first k counts as wrong. Problems whose gold is None
@@ -128,7 +125,7 @@ def maj_at_k(answers_per_problem: Sequence[Sequence[str | None]], gold_per_probl
     if k < 1:
         raise ValueError(f"maj_at_k needs k >= 1, got {k}.")
     _check_same_length(answers_per_problem, gold_per_problem)
-    hits = [is_right(majority_vote(list(ans)[:k])[0], gold)
+    hits = [is_right(majority_vote(list(ans)[:k], mode)[0], gold, mode)
             for ans, gold in zip(answers_per_problem, gold_per_problem) if gold is not None]
     if not hits:
         raise ValueError("maj_at_k needs at least one problem with a gold answer.")
@@ -137,7 +134,7 @@ def maj_at_k(answers_per_problem: Sequence[Sequence[str | None]], gold_per_probl
 
 def maj_at_k_expected(answers_per_problem: Sequence[Sequence[str | None]],
                       gold_per_problem: Sequence[Gold], k: int, max_subsets: int = 1000,
-                      seed: int = 0) -> float:
+                      seed: int = 0, mode: Equivalence = "auto") -> float:
     """maj@k averaged over k-subsets of each problem's n answers instead of only the first k.
 
     Exact (all C(n, k) subsets, each in sample order) when there are at most `max_subsets` of
@@ -161,7 +158,7 @@ def maj_at_k_expected(answers_per_problem: Sequence[Sequence[str | None]],
             subsets: Sequence[Sequence[int]] = list(itertools.combinations(range(n), k))
         else:
             subsets = [sorted(rng.sample(range(n), k)) for _ in range(max_subsets)]
-        per_problem.append(np.mean([is_right(majority_vote([ans[i] for i in s])[0], gold)
+        per_problem.append(np.mean([is_right(majority_vote([ans[i] for i in s], mode)[0], gold, mode)
                                     for s in subsets]))
     if not per_problem:
         raise ValueError("maj_at_k_expected needs at least one problem with a gold answer.")

@@ -1,11 +1,13 @@
 """Rule `majority`: label-free selection by self-consistency (TTRL, Zuo et al. 2025; LMSI, Huang et al. 2023).
 
 Per problem, the most frequent extracted answer among the parsed samples becomes the pseudo-label
-(ties go to the answer seen first); the samples that give it are kept. No gold answer is used.
+(answers counted up to equivalence, `scoring.equivalence.majority`: `8`, `8 legs` and `8.0` are one
+answer; ties go to the answer seen first); the samples that give it are kept. No gold answer is used.
 
 Options: `min_share`, the least fraction of *all* the problem's samples that must vote for the
 pseudo-label (unparsed samples count against it; 0.5 keeps only clear majorities), `min_votes`,
-plus `dedupe`, `max_per_problem`, `seed`.
+`equivalence` (`auto`, `exact`, `numeric`, `math`; see `scoring.equivalence`), plus `dedupe`,
+`max_per_problem`, `seed`.
 
 Where the problem does have a gold answer, each kept record notes in `meta["label_correct"]`
 whether the pseudo-label is right, for monitoring only: by default it is the verdict of the
@@ -20,7 +22,7 @@ from typing import Callable, Sequence
 from ..core.errors import ConfigError
 from ..core.records import Problem, Sample, Score
 from ..metrics.grouping import ProblemGroup, group_by_problem
-from ..metrics.passk import majority_vote
+from ..scoring.equivalence import Equivalence, majority
 from .common import SELECTION_RULES, Selector, check_common, finish
 from .records import Selected
 
@@ -29,7 +31,7 @@ GoldMatch = Callable[[Problem, str], bool]
 
 def make_majority(min_share: float = 0.0, min_votes: int = 1, dedupe: bool = True,
                   max_per_problem: int | None = None, seed: int = 0,
-                  gold_match: GoldMatch | None = None) -> Selector:
+                  gold_match: GoldMatch | None = None, equivalence: Equivalence = "auto") -> Selector:
     """A selector keeping the samples that agree with their problem's majority answer.
 
     >>> from selftaught.core.records import Problem, Sample, Score
@@ -50,7 +52,7 @@ def make_majority(min_share: float = 0.0, min_votes: int = 1, dedupe: bool = Tru
                         scores: Sequence[Score]) -> list[Selected]:
         out: list[Selected] = []
         for g in group_by_problem(problems, samples, scores):
-            out.extend(finish(_keep_majority(g, min_share, min_votes, gold_match),
+            out.extend(finish(_keep_majority(g, min_share, min_votes, gold_match, equivalence),
                               dedupe, max_per_problem, seed))
         return out
 
@@ -58,13 +60,14 @@ def make_majority(min_share: float = 0.0, min_votes: int = 1, dedupe: bool = Tru
 
 
 def _keep_majority(g: ProblemGroup, min_share: float, min_votes: int,
-                   gold_match: GoldMatch | None) -> list[Selected]:
+                   gold_match: GoldMatch | None, equivalence: Equivalence) -> list[Selected]:
     answers = g.answers
-    label, votes = majority_vote(answers)
+    label, members = majority(answers, equivalence)
+    votes = len(members)
     share = votes / g.n if g.n else 0.0
     if label is None or votes < min_votes or share < min_share:
         return []
-    agree = [a is not None and a.strip() == label for a in answers]
+    agree = [i in members for i in range(len(answers))]
     meta = {"votes": votes, "parsed": sum(a is not None for a in answers), "n": g.n,
             "label_correct": _label_correct(g, label, agree, gold_match)}
     return [Selected(g.problem.id, s.id, g.problem.prompt, s.text, rule="majority", label=label,

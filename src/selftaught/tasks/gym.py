@@ -16,7 +16,9 @@ task's prompt (same for every round and split) and appear in neither split.
 
 Scoring passes the extracted answer to the dataset's own `score_answer`. The entry it needs is
 rebuilt from `problem.meta` (dataset seed, size, index: reasoning-gym builds item i from
-`seed + i`), falling back to the JSON copy in `meta` if the rebuilt question differs.
+`seed + i`), falling back to the JSON copy in `meta` if the rebuilt question differs. Where the gold
+answer is a number, the dataset's scorer also sees the bare number of the answer (`34 legs` and `34.0`
+as `34`), since reasoning-gym's default scorer compares strings.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import dataclasses
 import difflib
 import hashlib
 import logging
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
 import reasoning_gym
 from reasoning_gym import factory
@@ -37,10 +40,14 @@ from .extract import extract_answer
 from .kinds import TASK_KINDS
 from .prompts import PROMPT_VERSION, WorkedExample, build_messages, worked_example_for
 
+if TYPE_CHECKING:
+    from ..scoring.equivalence import Equivalence
+
 __all__ = ["ReasoningGymTask", "list_gym_tasks", "split_of", "SPLIT_VERSION"]
 
 log = logging.getLogger("selftaught.tasks")
 
+GYM_NUMBERS_VERSION = "n1"  # bump if `plain_number` changes: it changes verdicts
 SPLIT_VERSION = "h1"  # bump if the bucket rule below changes: it decides which questions are held out
 _BUCKETS = (("eval", 20), ("shots", 25), ("train", 100))  # cumulative percent of the hash space
 _FRACTION = {"eval": 0.20, "shots": 0.05, "train": 0.75}
@@ -120,8 +127,14 @@ class ReasoningGymTask:
         few_shot: int = 2,
         system_prompt: str | None = None,
         worked_example: WorkedExample | None = None,
+        answer_match: Equivalence = "auto",
     ):
         _check_name(name)
+        from ..scoring.equivalence import MODES  # here: the scoring package imports torch, tasks need not
+
+        if answer_match not in MODES:
+            raise ConfigError(f"task.answer_match: must be one of {', '.join(MODES)}, got {answer_match!r}.")
+        self.answer_match = answer_match  # for votes; scoring is the dataset's own
         self.name = name
         self.options = dict(options or {})
         _check_options(name, self.options)
@@ -130,7 +143,8 @@ class ReasoningGymTask:
         self.few_shot = few_shot
         self.system_prompt = system_prompt
         self.worked_example = worked_example or worked_example_for(name)
-        self.version = f"reasoning_gym={reasoning_gym.__version__};prompt={PROMPT_VERSION};split={SPLIT_VERSION}"
+        self.version = (f"reasoning_gym={reasoning_gym.__version__};prompt={PROMPT_VERSION};split={SPLIT_VERSION};"
+                        f"numbers={GYM_NUMBERS_VERSION}")
         self._datasets: dict[tuple, Any] = {}
         self._shots: dict[int | None, list[tuple[str, str]]] = {}
         self._validate()
@@ -268,6 +282,8 @@ class ReasoningGymTask:
 
         When the gold answer spans lines (grids, move lists) the answer block is read to the first
         blank line. A trailing period is stripped, unless keeping it scores higher (sentence answers).
+        When the gold answer is a plain number and the answer as written scores below 1, the number
+        alone is scored too (`plain_number`: `34 legs`, `34.0`, `1,000`) and the higher score kept.
         The Score carries the problem id; the caller stamps the sample's id on it.
         """
         source = f"reasoning_gym:{self.name}"
@@ -283,7 +299,38 @@ class ReasoningGymTask:
             alt = _gym_score(dataset, with_period, entry)
             if alt > reward:
                 extracted, reward = with_period, alt
+        plain = plain_number(extracted, problem.answer) if reward < 1.0 else None
+        if plain is not None and plain != extracted:
+            reward = max(reward, _gym_score(dataset, plain, entry))
         return Score(sid, extracted, "correct" if reward >= 1.0 else "incorrect", reward, source)
+
+
+def plain_number(answer: str, gold: str | None) -> str | None:
+    """The number in `answer` written as the gold answer writes numbers, when `gold` is a plain number.
+
+    A trailing unit or parenthetical remark, answer markup and thousands separators go (the rules of
+    `scoring.answer_form`); where the gold answer is an integer, an integral value is written as one
+    (`34.0` -> `34`). None when either side is not a plain number, so other answers go to the
+    dataset's scorer untouched.
+
+    >>> plain_number("34 legs", "12"), plain_number("34.0", "12"), plain_number("1,000", "7")
+    ('34', '34', '1000')
+    >>> plain_number("1.50 km", "2.5")
+    '1.50'
+    >>> plain_number("34.5", "12"), plain_number("three", "3"), plain_number("3", "cat")
+    ('34.5', None, None)
+    """
+    from ..scoring.answer_form import as_number, clean, strip_remark  # here: scoring imports torch
+
+    if gold is None or as_number(clean(gold)) is None:
+        return None
+    core, _unit = strip_remark(clean(answer))
+    number = as_number(core)
+    if number is None or number.percent:
+        return None
+    if re.fullmatch(r"-?\d+", gold.strip()) and number.value.denominator == 1:
+        return str(number.value.numerator)
+    return core.replace(" ", "")
 
 
 def _gym_score(dataset: Any, answer: str, entry: dict[str, Any]) -> float:
@@ -294,4 +341,5 @@ def _gym_score(dataset: Any, answer: str, entry: dict[str, Any]) -> float:
         return 0.0
 
 
-TASK_KINDS.register("name", lambda cfg: ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt))
+TASK_KINDS.register("name", lambda cfg: ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt,
+                                                        answer_match=cfg.answer_match))

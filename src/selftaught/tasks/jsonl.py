@@ -1,4 +1,4 @@
-"""Problems from a JSONL file or a saved HF `datasets` folder; answers checked with math-verify.
+"""Problems from a JSONL file or a saved HF `datasets` folder; answers checked by `scoring.equivalence`.
 
 Split: each question goes to "eval" when the sha1 of its (stripped) text falls in 1 bucket of 5,
 otherwise to "train". The split is a property of the text alone, so the two never overlap and stay
@@ -9,6 +9,9 @@ they are removed from the train pool. `problems(split, n, seed)` samples `n` of 
 
 A `datasets` folder may hold a `Dataset` or a `DatasetDict`; a DatasetDict's splits are pooled and
 re-split as above (its own train/test split is not used, so that the rule is the same everywhere).
+
+Scoring compares the extracted final answer with the gold one under `answer_match` (`auto` by default:
+numbers by value, formulas through math-verify, words as normalised strings; see `scoring.equivalence`).
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError, DataError
 from ..core.io import read_jsonl
@@ -26,6 +28,9 @@ from ..core.records import Problem, Score
 from .extract import extract_answer
 from .kinds import TASK_KINDS
 from .prompts import PROMPT_VERSION, WorkedExample, build_messages, default_worked_example
+
+if TYPE_CHECKING:
+    from ..scoring.equivalence import Equivalence
 
 __all__ = ["JsonlTask", "answers_match", "EVAL_ONE_IN"]
 
@@ -40,52 +45,19 @@ def _hash(question: str) -> int:
     return int(hashlib.sha1(question.strip().encode("utf-8")).hexdigest()[:12], 16)
 
 
-def _math_timeout() -> int | None:
-    """math-verify's timeout uses SIGALRM, which only works in the main thread."""
-    import threading
-
-    return 5 if threading.current_thread() is threading.main_thread() else None
-
-
-def _parse(text: str) -> list:
-    """math-verify parse of `text`, trying it wrapped in `$...$` first when it has no math markers."""
-    from math_verify import parse
-
-    timeout = _math_timeout()
-    tries = [text] if ("$" in text or "\\boxed" in text) else [f"${text}$", text]
-    for candidate in tries:
-        try:
-            parsed = parse(candidate, parsing_timeout=timeout)
-        except Exception:
-            parsed = []
-        if parsed:
-            return parsed
-    return []
-
-
-def _normalize(text: str) -> str:
-    """Lower-case, no whitespace, no `$`, no trailing period: the fallback comparison."""
-    return re.sub(r"\s+", "", text.strip().strip("$").rstrip(".").lower())
-
-
-def answers_match(gold: str, pred: str) -> bool:
-    """True when `pred` equals `gold` mathematically (math-verify), else by normalized string.
+def answers_match(gold: str, pred: str, mode: Equivalence = "auto") -> bool:
+    """True when `pred` is the same answer as `gold` under `mode` (see `scoring.equivalence`).
 
     >>> answers_match("\\\\frac{1}{2}", "0.5"), answers_match("1/2", "0.5"), answers_match("2", "3")
     (True, True, False)
-    >>> answers_match("Paris", " paris. ")
-    True
+    >>> answers_match("Paris", " paris. "), answers_match("Paris", "Pairs"), answers_match("8", "8 legs")
+    (True, False, True)
+    >>> answers_match("1/2", "0.5", mode="exact")
+    False
     """
-    from math_verify import verify
+    from ..scoring.equivalence import equivalent  # here: the scoring package imports torch, tasks need not
 
-    gold_parsed, pred_parsed = _parse(gold), _parse(pred)
-    if gold_parsed and pred_parsed:
-        try:
-            if verify(gold_parsed, pred_parsed, timeout_seconds=_math_timeout()):
-                return True
-        except Exception:
-            pass
-    return _normalize(gold) == _normalize(pred)
+    return equivalent(gold, pred, mode)
 
 
 def _line_number(path: Path, row_index: int) -> int:
@@ -140,7 +112,13 @@ class JsonlTask:
         system_prompt: str | None = None,
         name: str | None = None,
         worked_example: WorkedExample | None = None,
+        answer_match: Equivalence = "auto",
     ):
+        from ..scoring.equivalence import EQUIVALENCE_VERSION, MODES  # here: the scoring package imports torch
+
+        if answer_match not in MODES:
+            raise ConfigError(f"task.answer_match: must be one of {', '.join(MODES)}, got {answer_match!r}.")
+        self.answer_match = answer_match
         self.path = Path(path)
         self.question_field, self.answer_field = question_field, answer_field
         self.system_prompt = system_prompt
@@ -150,7 +128,8 @@ class JsonlTask:
         for question, answer in self._pairs(rows, is_jsonl):
             unique.setdefault(question, answer)  # repeated questions: the first one is kept
         fingerprint = hashlib.sha1(repr(sorted(unique.items())).encode()).hexdigest()[:10]
-        self.version = f"jsonl={fingerprint};prompt={PROMPT_VERSION};split={SPLIT_VERSION};math_verify"
+        self.version = (f"jsonl={fingerprint};prompt={PROMPT_VERSION};split={SPLIT_VERSION};"
+                        f"match={answer_match}:{EQUIVALENCE_VERSION}")
         self._pool, shots = _split(unique, few_shot)
         shape = worked_example or default_worked_example
         self._shots = [(q, shape(q, a, {})) for q, a in shots]
@@ -209,19 +188,21 @@ class JsonlTask:
         )
 
     def score(self, problem: Problem, completion: str) -> Score:
-        """Extract the answer and compare it with `problem.answer` through math-verify."""
+        """Extract the answer and compare it with `problem.answer` under `answer_match`."""
         sid = problem.id  # the caller (the loop) stamps the sample's id
         extracted = extract_answer(completion)
+        source = f"answer_match:{self.answer_match}"
         if extracted is None:
-            return Score(sid, None, "unparsed", 0.0, "math_verify")
-        ok = problem.answer is not None and answers_match(problem.answer, extracted)
-        return Score(sid, extracted, "correct" if ok else "incorrect", 1.0 if ok else 0.0, "math_verify")
+            return Score(sid, None, "unparsed", 0.0, source)
+        ok = problem.answer is not None and answers_match(problem.answer, extracted, self.answer_match)
+        return Score(sid, extracted, "correct" if ok else "incorrect", 1.0 if ok else 0.0, source)
 
 
 def _jsonl_task(cfg) -> JsonlTask:
     if cfg.options:
         raise ConfigError("task.options only applies to reasoning-gym tasks (task.name); remove it for task.path.")
-    return JsonlTask(cfg.path, cfg.question_field, cfg.answer_field, cfg.few_shot, cfg.system_prompt)
+    return JsonlTask(cfg.path, cfg.question_field, cfg.answer_field, cfg.few_shot, cfg.system_prompt,
+                     answer_match=cfg.answer_match)
 
 
 TASK_KINDS.register("path", _jsonl_task)

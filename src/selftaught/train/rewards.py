@@ -11,7 +11,7 @@ function may keep a `metrics` dict, which the adapter logs through TRL's `log_me
 Registered in `REWARDS` (train.grpo.reward; a user's own reward function is named `module:object`):
 
 - `verifier`: the task's own scorer (`Score.reward`) against the gold answer (verifiable rewards);
-- `majority`: label-free (TTRL, Zuo et al. 2025): 1 when the completion's answer equals the majority
+- `majority`: label-free (TTRL, Zuo et al. 2025): 1 when the completion's answer is equivalent to the majority
   answer of all completions of its problem in the batch (gathered across processes, since TRL may
   spread one group over several). Where the problem has a gold answer it logs `label_accuracy`, how
   often the pseudo-label is right (monitoring only);
@@ -34,6 +34,7 @@ from ..core.records import Problem, Sample
 from ..core.registry import Registry
 from ..metrics.passk import majority_vote
 from ..scoring.confidence import self_certainty_of_logits
+from ..scoring.equivalence import answer_mode, equivalent
 from ..scoring.spec import Scorer, as_scorer
 from ..tasks.extract import extract_answer
 
@@ -155,13 +156,14 @@ class MajorityReward:
 
     def __init__(self, task) -> None:
         self.task, self.metrics = task, {}
+        self.mode = answer_mode(task)  # the task's answer equivalence, as every other vote uses
 
     def __call__(self, problems: list[Problem], samples: list[Sample]) -> list[float]:
         scores = [self.task.score(p, s.text) for p, s in zip(problems, samples)]
         local = [(p.id, sc.extracted, sc.verdict, p.answer) for p, sc in zip(problems, scores)]
-        labels, right = _labels(_gather(local))
+        labels, right = _labels(_gather(local), self.mode)
         self.metrics = {"label_accuracy": sum(right) / len(right)} if right else {}
-        return [float(ans is not None and labels.get(pid) is not None and ans.strip() == labels[pid])
+        return [float(ans is not None and labels.get(pid) is not None and equivalent(ans, labels[pid], self.mode))
                 for pid, ans, _, _ in local]
 
 
@@ -170,7 +172,7 @@ def make_majority_reward(task) -> MajorityReward:
     return MajorityReward(task)
 
 
-def _labels(rows: list[tuple[str, str | None, str, str | None]]):
+def _labels(rows: list[tuple[str, str | None, str, str | None]], mode: str = "auto"):
     """Majority answer per problem id, and per labelled problem whether its label is right."""
     by_pid: dict[str, list[tuple[str | None, str]]] = {}
     has_answer: dict[str, bool] = {}
@@ -179,10 +181,10 @@ def _labels(rows: list[tuple[str, str | None, str, str | None]]):
         has_answer[pid] = gold is not None
     labels, right = {}, []
     for pid, items in by_pid.items():
-        label, _ = majority_vote([a for a, _ in items])
+        label, _ = majority_vote([a for a, _ in items], mode)
         labels[pid] = label
         if label is not None and has_answer[pid]:
-            right.append(next(v for a, v in items if a is not None and a.strip() == label) == "correct")
+            right.append(next(v for a, v in items if a is not None and equivalent(a, label, mode)) == "correct")
     return labels, right
 
 
