@@ -86,3 +86,11 @@ def test_equivalent_spellings_vote_together():
     assert kept[0].label == "8 legs" and kept[0].meta["votes"] == 3
     exact = select("majority", *make_round(rows, {"p": "8"}), dedupe=False, equivalence="exact")
     assert [k.sample_id for k in exact] == ["p#0", "p#2"]
+
+
+def test_the_loop_builds_majority_with_the_tasks_answer_match():
+    from selftaught.core.config import SelectConfig
+    from selftaught.select import rule_options
+
+    assert rule_options(SelectConfig(rule="majority"), seed=1, equivalence="exact")["equivalence"] == "exact"
+    assert "equivalence" not in rule_options(SelectConfig(rule="correct"), seed=1, equivalence="exact")

@@ -64,7 +64,8 @@ class RoundContext:
         """Keyword options of select.rule for round `index` under `settings`."""
         from ..select import rule_options
 
-        return rule_options(self.cfg.select, self.seed("select", index), settings.threshold)
+        return rule_options(self.cfg.select, self.seed("select", index), settings.threshold,
+                            self.cfg.task.answer_match)
 
     def score(self, problems: list[Problem], samples: list[Sample]) -> list[Score]:
         """The task's verdict on each sample (`task.score(problem, completion)`), stamped with its sample id."""

@@ -68,9 +68,11 @@ def get_selector(rule: str, **opts: Any) -> Selector:
     return factory(**opts)
 
 
-def rule_options(sel: SelectConfig, seed: int, threshold: float | None = None) -> dict[str, Any]:
+def rule_options(sel: SelectConfig, seed: int, threshold: float | None = None,
+                 equivalence: str = "auto") -> dict[str, Any]:
     """The options the loop builds `sel.rule` with: each `select.*` key the factory names as a parameter
-    (see CONFIG_KEYS; `threshold` the round's, else select.threshold), `seed`, and `select.options`.
+    (see CONFIG_KEYS; `threshold` the round's, else select.threshold), `seed`, `equivalence` (the task's
+    answer_match, for rules that compare answers), and `select.options`.
 
     >>> rule_options(SelectConfig(rule="threshold", score="logprob"), seed=3, threshold=0.2)
     {'dedupe': True, 'max_per_problem': None, 'threshold': 0.2, 'key': 'logprob', 'seed': 3}
@@ -83,6 +85,8 @@ def rule_options(sel: SelectConfig, seed: int, threshold: float | None = None) -
     opts = {name: values[name] for name in CONFIG_KEYS if name in params or takes_all}
     if "seed" in params or takes_all:
         opts["seed"] = seed
+    if "equivalence" in params:
+        opts["equivalence"] = equivalence
     return {**opts, **sel.options}
 
 
