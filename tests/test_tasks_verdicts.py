@@ -101,5 +101,6 @@ def test_truncation_warning_names_the_key():
              [Score(s.id, "1", "correct", 1.0) for s in samples[2:]]
     message = truncation_warning(scores, "eval.max_new_tokens", 32)
     assert message is not None and "20%" in message and "eval.max_new_tokens" in message and "32" in message
-    assert truncation_warning(scores[1:], "eval.max_new_tokens", 32) is None  # 1 of 9: under 10%
+    ten = scores[1:] + [Score("x", "1", "correct", 1.0)]
+    assert truncation_warning(ten, "eval.max_new_tokens", 32) is None  # 1 of 10: not over 10%
     assert truncation_warning([], "sampling.max_new_tokens", 32) is None

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ..core.records import Problem, Sample, Score
+from ..core.records import NO_ANSWER, Problem, Sample, Score
 from ..inference.self_refine import correction_messages
 from ..select import build_correction_pairs
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .rounds import Loop
 
 SUFFIX = "+revise"
-WRONG = ("incorrect", "unparsed")
+WRONG = ("incorrect", *NO_ANSWER)
 
 
 @dataclass

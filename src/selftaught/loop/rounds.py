@@ -24,6 +24,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Sample, SamplingParams, from_dict
 from ..metrics import eval_metrics, round_metrics
+from ..tasks.verdicts import resolve_max_new_tokens, score_sample, section_name, truncation_warning
 from ..select import question_only, select, selection_metrics, to_sft_record
 from .control import choose_settings
 from .exploit import scorer_aurocs
@@ -117,7 +118,7 @@ class Loop:
 
     def params(self, temperature: float, seed: int) -> SamplingParams:
         s = self.cfg.sampling
-        return SamplingParams(temperature, s.top_p, s.max_new_tokens, seed=seed)
+        return SamplingParams(temperature, s.top_p, resolve_max_new_tokens(s.max_new_tokens, self.task), seed=seed)
 
     def sample_and_score(self, index: int, problems: list[Problem], settings: dict[str, Any]):
         """Training attempts with round index-1's model and their verdicts (samples/scores.jsonl)."""
@@ -125,7 +126,8 @@ class Loop:
         return self.generate_step(index - 1, index, problems, params, self.cfg.sampling.n, "samples", "sampling")
 
     def evaluate(self, index: int) -> dict[str, Any]:
-        params = SamplingParams(0.0, 1.0, self.cfg.eval.max_new_tokens, seed=self.cfg.seed)
+        params = SamplingParams(0.0, 1.0, resolve_max_new_tokens(self.cfg.eval.max_new_tokens, self.task),
+                                seed=self.cfg.seed)
         samples, scores, seconds = self.generate_step(index, index, self.eval_problems, params, 1, "eval",
                                                       "held-out eval")
         return {**eval_metrics(self.eval_problems, samples, scores), "time/eval": seconds}
@@ -162,12 +164,14 @@ class Loop:
             samples = [x for g in groups for x in g]
             self.run.write_records(index, samples_file, samples)
         scores = self.score(problems, samples)
+        if warning := truncation_warning(scores, f"{section_name(params)}.max_new_tokens", params.max_new_tokens):
+            self.console.print(f"[yellow]warning: {label}: {warning}[/]")  # also in the metrics (eval/, rollout/)
         self.run.write_records(index, scores_file, scores)
         return samples, scores, round(time.time() - start, 2)
 
     def score(self, problems: list[Problem], samples: list[Sample]):
         by_id = {p.id: p for p in problems}
-        return [self.task.score(by_id[x.problem_id], x.text, sample_id=x.id) for x in samples]
+        return [score_sample(self.task, by_id[x.problem_id], x, self.cfg.task.multiple_answers) for x in samples]
 
     def training_data(self, index, problems, samples, scores, settings):
         """(records the trainer reads, select/* metrics): selected samples, DPO pairs or GRPO problems."""
