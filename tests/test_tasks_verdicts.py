@@ -104,3 +104,20 @@ def test_truncation_warning_names_the_key():
     ten = scores[1:] + [Score("x", "1", "correct", 1.0)]
     assert truncation_warning(ten, "eval.max_new_tokens", 32) is None  # 1 of 10: not over 10%
     assert truncation_warning([], "sampling.max_new_tokens", 32) is None
+
+
+def test_max_new_tokens_defaults_to_the_task_need():
+    from selftaught.tasks.verdicts import resolve_max_new_tokens
+    short, long = ReasoningGymTask("basic_arithmetic"), ReasoningGymTask("number_sorting")
+    assert short.max_new_tokens == 128 and long.max_new_tokens > 128
+    assert resolve_max_new_tokens(None, long) == long.max_new_tokens
+    assert resolve_max_new_tokens(32, long) == 32  # a recipe's explicit value is kept
+    assert resolve_max_new_tokens(None, object()) == 128  # a task without a default
+
+
+def test_config_keys():
+    from selftaught.core.config import load_config
+    cfg = load_config(None, ["task.name=basic_arithmetic", "task.multiple_answers=first"])
+    assert cfg.task.multiple_answers == "first" and cfg.sampling.max_new_tokens is None
+    with pytest.raises(ConfigError):
+        load_config(None, ["task.name=basic_arithmetic", "task.multiple_answers=vote"])
