@@ -11,7 +11,7 @@ Per sample it reports, over the completion tokens up to and including EOS:
   V logits: `-1/(n*V) * sum_tokens sum_v log(V * p_v)` = mean_tokens(-log V - mean_v log p_v). 0 for a
   uniform distribution, larger when more confident.
 
-Generation ends at EOS, at a stop string of `params.stop` (the text cut before it, see `stopping`), or at
+Generation ends at EOS, at a stop string of `params.stop` (the text cut before it; `stopping.StopOnText`), or at
 `max_new_tokens` (finish_reason "length"). The stats are computed step by step inside generation (a logits processor that sees the raw float32
 logits), so only one [batch, vocab] distribution is held at a time, never [batch, steps, vocab].
 Sampling uses exactly `temperature` and `top_p` (top-k off, no repetition penalty), whatever the
@@ -25,13 +25,13 @@ from typing import Sequence
 
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
+from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 from .resolve import console
-from .stopping import split_stops, stop_cut
+from .stopping import StopOnText, split_stops, stop_cut, suspect_tokens
 
 
 def token_stats(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -94,6 +94,7 @@ class HFGenerator:
         self.device = torch.device(device) if device is not None else model.device
         self.eos_ids = _eos_ids(model, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+        self._suspects: dict[tuple[str, ...], list[int]] = {}
 
     def encode(self, prompts: Sequence[Prompt]) -> list[list[int]]:
         """Token ids per prompt: chat messages through the chat template, plain strings as they are."""
@@ -150,7 +151,14 @@ class HFGenerator:
         return GenerationConfig(
             max_new_tokens=params.max_new_tokens, do_sample=not params.greedy, repetition_penalty=1.0,
             no_repeat_ngram_size=0, min_length=0, eos_token_id=self.eos_ids + stops[0], pad_token_id=self.pad_id,
-            stop_strings=list(stops[1]) or None, use_cache=True, **sampling)
+            use_cache=True, **sampling)
+
+    def _stop_criteria(self, stops: tuple[str, ...], start: int) -> StoppingCriteriaList:
+        if not stops:
+            return StoppingCriteriaList()
+        if stops not in self._suspects:
+            self._suspects[stops] = suspect_tokens(self.tokenizer, stops, len(self.tokenizer))
+        return StoppingCriteriaList([StopOnText(self.tokenizer, stops, self._suspects[stops], start)])
 
     def _generate_batch(self, prompt_ids: list[list[int]], params: SamplingParams, seed: int,
                         stops: tuple[list[int], tuple[str, ...]] = ([], ())) -> list[dict]:
@@ -167,7 +175,7 @@ class HFGenerator:
             seqs = self.model.generate(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
                                        generation_config=self._generation_config(params, stops),
                                        logits_processor=LogitsProcessorList([stats]),
-                                       tokenizer=self.tokenizer if stops[1] else None)
+                                       stopping_criteria=self._stop_criteria(stops[1], width))
             completion = seqs[:, width:]
             logprob, entropy, certainty = stats.finish(completion)
         return self._unpack(completion.cpu(), logprob, entropy, certainty, stops)

@@ -8,13 +8,18 @@ there: its text is cut before the stop string, `finish_reason` is "stop", and it
 log-prob and stats over them) run up to the token that completed the stop string, as they run up to
 and including EOS.
 
-Hand-written because the backends need the cut itself, not only the early stop: transformers'
-`stop_strings` (used by the hf backend to stop early) leaves the stop string in the output.
+Hand-written because the backends need the cut itself, not only the early stop, and because
+transformers' `stop_strings` criterion fails on some tokenizers (a word-level one in the tests raises
+"substring not found" while building its tables). `StopOnText` is the early stop for `generate`: each
+step it decodes only the rows whose new token is a `suspect_tokens` one.
 """
 
 from __future__ import annotations
 
 from typing import Any, Sequence
+
+import torch
+from transformers import StoppingCriteria
 
 
 def split_stops(tokenizer: Any, stops: Sequence[str]) -> tuple[list[int], tuple[str, ...]]:
@@ -73,3 +78,21 @@ def suspect_tokens(tokenizer: Any, stops: Sequence[str], vocab_size: int) -> lis
     pieces = tokenizer.convert_ids_to_tokens(list(range(size)))
     return [i for i, piece in enumerate(pieces)
             if piece is not None and (piece.startswith("<0x") or any(c in piece for c in last))]
+
+
+class StopOnText(StoppingCriteria):
+    """Ends a `generate` row once its completion (tokens from `start` on) holds a text stop string."""
+
+    def __init__(self, tokenizer: Any, stops: Sequence[str], suspects: Sequence[int], start: int) -> None:
+        self.tokenizer, self.stops, self.start = tokenizer, tuple(stops), start
+        self.suspect = set(suspects)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
+        last = input_ids[:, -1].tolist()
+        done = [False] * len(last)
+        rows = [r for r, t in enumerate(last) if t in self.suspect]
+        if rows:
+            texts = self.tokenizer.batch_decode(input_ids[rows, self.start:].tolist(), skip_special_tokens=True)
+            for r, text in zip(rows, texts):
+                done[r] = first_stop(text, self.stops) is not None
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
