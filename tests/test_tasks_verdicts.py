@@ -91,6 +91,10 @@ def test_eval_metrics_count_truncated_and_conflicting(task, problem):
     assert m["eval/cut_rate"] == 0.25 and m["eval/unparsed_rate"] == 0.0
     r = round_metrics([problem], samples, scores, ks=(1,))
     assert r["truncated_rate"] == 0.25 and r["conflict_rate"] == 0.25 and r["cut_rate"] == 0.25
+    assert "raise eval.max_new_tokens" in m["eval/truncation_warning"]  # 25% > 10%: recorded in the metrics
+    assert "raise sampling.max_new_tokens" in r["truncation_warning"]
+    fine = eval_metrics([problem], samples[:2] + samples[3:], scores[:2] + scores[3:])
+    assert fine["eval/truncated_rate"] == 0.0 and "eval/truncation_warning" not in fine
 
 
 def test_truncation_warning_names_the_key():

@@ -8,8 +8,9 @@ for every task alike (reasoning-gym, JSONL, a user's callable):
   `multiple_answers` (recipe key `task.multiple_answers`) decides: `verdict` (the default) gives the
   verdict `conflicting` with reward 0; `first` scores the text up to the end of the first answer;
   `last` scores it as the task does (the last answer). Either way `conflict_rate` counts them.
-- **Cut at the token limit** (`finish_reason == "length"`) with no finished answer (none at all, or
-  the last one still being written when the text stopped) and not correct: the verdict `truncated`,
+- **Cut at the token limit** (`finish_reason == "length"`) with no finished answer (the task found
+  none, or the last answer line was still being written when the text stopped) and not correct: the
+  verdict `truncated` (the task's reward is kept),
   so a too-small `max_new_tokens` shows as such instead of as wrong answers. `truncation_warning` says
   when more than 10% of a phase's samples are truncated, naming the key to raise.
 
@@ -49,7 +50,8 @@ def score_sample(task: Any, problem: Problem, sample: Sample, multiple_answers: 
     score = replace(task.score(problem, text), sample_id=sample.id)
     if conflict and multiple_answers == "verdict":
         score = replace(score, verdict="conflicting", reward=0.0)
-    if sample.finish_reason == "length" and not score.correct and (not spans or spans[-1][1] >= len(sample.text)):
+    unfinished = score.verdict == "unparsed" or (spans and spans[-1][1] >= len(sample.text))
+    if sample.finish_reason == "length" and not score.correct and unfinished:
         score = replace(score, verdict="truncated")
     return score
 
