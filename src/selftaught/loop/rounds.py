@@ -24,8 +24,8 @@ from ..core.config import Config
 from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Sample, SamplingParams, from_dict
 from ..metrics import eval_metrics, round_metrics
-from ..tasks.verdicts import resolve_max_new_tokens, score_sample, section_name, truncation_warning
 from ..select import question_only, select, selection_metrics, to_sft_record
+from ..tasks.verdicts import resolve_max_new_tokens, score_sample, section_name, truncation_warning
 from .control import choose_settings
 from .exploit import scorer_aurocs
 from .rationalize import rationalize

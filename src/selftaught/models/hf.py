@@ -11,8 +11,10 @@ Per sample it reports, over the completion tokens up to and including EOS:
   V logits: `-1/(n*V) * sum_tokens sum_v log(V * p_v)` = mean_tokens(-log V - mean_v log p_v). 0 for a
   uniform distribution, larger when more confident.
 
-Generation ends at EOS, at a stop string of `params.stop` (the text cut before it; `stopping.StopOnText`), or at
-`max_new_tokens` (finish_reason "length"). The stats are computed step by step inside generation (a logits processor that sees the raw float32
+Generation ends at EOS, at a stop string of `params.stop` (the text cut before it;
+`stopping.StopOnText`), or at `max_new_tokens` (finish_reason "length").
+
+The stats are computed step by step inside generation (a logits processor that sees the raw float32
 logits), so only one [batch, vocab] distribution is held at a time, never [batch, steps, vocab].
 Sampling uses exactly `temperature` and `top_p` (top-k off, no repetition penalty), whatever the
 model's own generation_config suggests, so the recorded params describe the samples.
@@ -144,7 +146,8 @@ class HFGenerator:
         return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=console, disable=not self.progress, transient=True)
 
-    def _generation_config(self, params: SamplingParams, stops: tuple[list[int], tuple[str, ...]]) -> GenerationConfig:
+    def _generation_config(self, params: SamplingParams,
+                           stops: tuple[list[int], tuple[str, ...]] = ([], ())) -> GenerationConfig:
         # Neutral values override whatever the model's generation_config.json sets (e.g. top_k=20).
         sampling = {} if params.greedy else {"temperature": params.temperature, "top_p": params.top_p, "top_k": 0,
                                              "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0}

@@ -1,9 +1,10 @@
 """`VLLMGenerator`: in-process vLLM sampling (`backend: vllm`; `pip install "selftaught[vllm]"`).
 
 Kept thin: selftaught's `SamplingParams` become a `vllm.SamplingParams` (n, temperature, top_p,
-max_tokens, seed, `logprobs=0`: the sampled token's log-prob only; `stop`: the stop strings, which vLLM
-leaves out of the text, and `stop_token_ids`: those that are one special token, e.g. `<|im_start|>`), chat prompts are encoded with the
-model's chat template exactly as the hf backend does, and each `CompletionOutput` becomes a `Sample`:
+max_tokens, seed, `logprobs=0`: the sampled token's log-prob only; `stop`: the stop strings, which
+vLLM leaves out of the text, and `stop_token_ids`: those that are one special token, e.g.
+`<|im_start|>`), chat prompts are encoded with the model's chat template exactly as the hf backend
+does, and each `CompletionOutput` becomes a `Sample`:
 `logprob` is the sum of the sampled tokens' log-probs (vLLM's default `logprobs_mode`,
 `raw_logprobs`, reports them before temperature and top-p, as the hf backend does),
 `stats["mean_logprob"]` its mean, `n_tokens` the generated token ids, `finish_reason` "length" or
@@ -24,7 +25,8 @@ from ..core.records import Prompt, Sample, SamplingParams
 from .stopping import split_stops
 
 
-def vllm_sampling_kwargs(params: SamplingParams, n: int, seed: int, stop_token_ids: Sequence[int] = ()) -> dict[str, Any]:
+def vllm_sampling_kwargs(params: SamplingParams, n: int, seed: int,
+                         stop_token_ids: Sequence[int] = ()) -> dict[str, Any]:
     """Keyword arguments of `vllm.SamplingParams` for `n` samples of one prompt.
 
     >>> vllm_sampling_kwargs(SamplingParams(0.7, 0.9, 32, seed=5, stop=()), n=4, seed=12)

@@ -26,7 +26,8 @@ def build_pairs(problems: Sequence[Problem], samples: Sequence[Sample], scores: 
     """Up to `max_pairs_per_problem` (correct, wrong) pairs per problem, chosen reproducibly.
 
     A problem needs at least one correct and one rejected sample (verdict in `rejected_verdicts`;
-    an unparsed, conflicting or truncated answer counts as wrong by default). Pairs are drawn with `seed` and spread over
+    an unparsed, conflicting or truncated answer counts as wrong by default). Pairs are drawn with `seed` and
+    spread over
     the samples: no sample is reused while an unused one remains. `dedupe` drops repeated texts
     first. With `conversational=False` the prompt must be a string and all three fields are text.
     `with_ids` adds `problem_id`, `chosen_id` and `rejected_id` (keep them out of the trainer).

@@ -16,8 +16,9 @@ moves) the value after the marker runs to the first empty line instead of the en
 `final_answers` lists every final answer a completion states, in order (each answer-marker line, each
 `\\boxed{}` outside one; "the answer is" phrases only when there is neither): a model that does not stop
 cleanly invents further turns with answers of their own, and `has_conflict` says when two of them differ
-(compared as lower-case text without whitespace, after the cleaning above; `tasks.verdicts` turns that
-into the verdict `conflicting`, or keeps the first or last answer).
+(compared as lower-case text without whitespace, after the cleaning above, also by what follows a
+last `=` and by a number before unit words, so `3 + 4 = 7` and `7 apples` both agree with `7`;
+`tasks.verdicts` turns a conflict into the verdict `conflicting`, or keeps the first or last answer).
 """
 
 from __future__ import annotations
@@ -210,8 +211,20 @@ def final_answers(text: str | None, multiline: bool = False) -> list[str]:
     return [a for a, _ in answer_spans(text, multiline)]
 
 
+def _forms(answer: str) -> set[str]:
+    """An answer as lower-case text without whitespace, plus what follows its last `=` (`3 + 4 = 7`) and
+    its first word when only words follow (`5 apples`), so restating the same result is no conflict."""
+    forms = {answer}
+    if "=" in answer:
+        forms.add(answer.rsplit("=", 1)[1])
+    unit = re.fullmatch(r"\s*(\S+)\s+[^\W\d_]+(?:\s+[^\W\d_]+)*\s*", answer)
+    if unit:
+        forms.add(unit.group(1))
+    return {re.sub(r"\s+", "", f.casefold()) for f in forms} - {""}
+
+
 def _same(a: str, b: str) -> bool:
-    return re.sub(r"\s+", "", a.casefold()) == re.sub(r"\s+", "", b.casefold())
+    return bool(_forms(a) & _forms(b))
 
 
 def has_conflict(text: str | None, multiline: bool = False) -> bool:
@@ -219,6 +232,8 @@ def has_conflict(text: str | None, multiline: bool = False) -> bool:
 
     >>> has_conflict("Answer: 2\\nAnswer: 3"), has_conflict("Answer: 2\\nSo, **Answer:** 2.")
     (True, False)
+    >>> has_conflict("Answer: 3 + 4 = 7\\nAnswer: 7 apples"), has_conflict("Answer: 12\\nAnswer: 2")
+    (False, True)
     """
     answers = final_answers(text, multiline)
     return any(not _same(answers[0], a) for a in answers[1:])

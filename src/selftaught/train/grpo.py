@@ -86,7 +86,8 @@ def grpo_args(cfg: Config, device: str, seed: int, output_dir: str, task=None):
         raise ConfigError(f"grpo: train.batch_size x train.grad_accum x processes ({t.batch_size} x {t.grad_accum} "
                           f"x {world}) completions per step must be a multiple of sampling.n ({s.n}), the group size.")
     return GRPOConfig(**common_args(t, device, seed, output_dir), num_generations=s.n,
-                      max_completion_length=resolve_max_new_tokens(s.max_new_tokens, task), temperature=s.temperature, top_p=s.top_p,
+                      max_completion_length=resolve_max_new_tokens(s.max_new_tokens, task),
+                      temperature=s.temperature, top_p=s.top_p,
                       beta=t.grpo_beta)
 
 
