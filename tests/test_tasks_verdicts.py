@@ -50,6 +50,8 @@ def test_first_answer_wins_and_last_answer_wins(task, problem):
 def test_two_equal_answers_are_no_conflict(task, problem):
     text = "-3 + 9 = 6\nAnswer: 6\nCheck: 6 - 9 = -3.\nAnswer: **6**."
     assert not has_conflict(text)
+    assert not has_conflict("Answer: -3 + 9 = 6\nAnswer: 6") and not has_conflict("Answer: 6 apples\nAnswer: 6")
+    assert has_conflict("Answer: 16\nAnswer: 6") and has_conflict("Answer: 6 apples\nAnswer: 7 apples")
     assert score_sample(task, problem, Sample(problem.id, text, 30)).verdict == "correct"
 
 
