@@ -41,7 +41,8 @@ def test_round_metrics_hand_computed():
     assert m["mean@4"] == pytest.approx(3 / 8)
     assert m["pass@1_low"] < 3 / 8 < m["pass@1_high"]
     assert m["unparsed_rate"] == pytest.approx(1 / 8)
-    assert m["truncated_rate"] == pytest.approx(1 / 8)
+    assert m["cut_rate"] == pytest.approx(1 / 8)  # finish_reason "length"
+    assert m["truncated_rate"] == 0.0  # no score says "truncated"
     assert m["reward"] == pytest.approx(3 / 8)
     assert m["distinct_answers"] == pytest.approx((2 + 3) / 2)
     assert m["distinct_correct"] == pytest.approx((2 + 1) / 2)

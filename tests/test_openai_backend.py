@@ -136,7 +136,8 @@ def test_chat_request_shape_logprobs_and_key(serve, monkeypatch):
     path, body, headers = srv.requests[0]
     assert len(srv.requests) == 1 and path == "/v1/chat/completions"
     assert body == {"model": "served-model", "messages": CHAT, "max_tokens": 5, "temperature": 0.8, "top_p": 0.9,
-                    "seed": 7, "logprobs": True, "top_logprobs": 1, "n": 3}
+                    "seed": 7, "logprobs": True, "top_logprobs": 1, "n": 3,
+                    "stop": list(PARAMS.stop)}
     assert headers["Authorization"] == "Bearer sk-test-123"
     assert [s.text for s in out[0]] == ["four0", "four1", "four2"] and [s.index for s in out[0]] == [0, 1, 2]
     s = out[0][0]
@@ -290,3 +291,21 @@ def test_wait_ready(serve):
     wait_ready([srv.url], timeout=5)
     with pytest.raises(SelftaughtError, match="not ready after 0.2s"):
         wait_ready([f"http://127.0.0.1:{free_port()}/v1"], timeout=0.2, interval=0.05)
+
+
+def test_stop_strings_are_sent_and_cut(serve):
+    """The API's `stop` gets the list; a server that still returns a stop string has the text cut there."""
+    def reply(path, body, count):
+        text = "12\nAnswer: 12\nQuestion: what next?" if "stop" not in body else "12\nAnswer: 12"
+        return 200, {"choices": [{"index": 0, "text": text, "finish_reason": "length"}]}, 0, {}
+
+    srv = serve(reply)
+    ignoring = gen(srv.url).generate(["q"], SamplingParams(temperature=0.0, max_new_tokens=9, stop=()))[0][0]
+    assert ignoring.text.endswith("what next?") and ignoring.finish_reason == "length"
+    assert "stop" not in srv.requests[0][1]
+    cut = gen(srv.url).generate(["q"], SamplingParams(temperature=0.0, max_new_tokens=9, stop=("\nQuestion:",)))
+    assert srv.requests[1][1]["stop"] == ["\nQuestion:"] and cut[0][0].text == "12\nAnswer: 12"
+    srv2 = serve(lambda path, body, count: (200, {"choices": [{"index": 0, "text": "7\nQuestion: x",
+                                                                "finish_reason": "length"}]}, 0, {}))
+    kept = gen(srv2.url).generate(["q"], SamplingParams(temperature=0.0, max_new_tokens=9))[0][0]
+    assert (kept.text, kept.finish_reason) == ("7", "stop")  # a server that ignores `stop`

@@ -37,8 +37,16 @@ class RequestOutput:
 
 
 def test_sampling_kwargs_greedy_is_temperature_zero():
-    kw = vllm_sampling_kwargs(SamplingParams(0.0, 1.0, 8, seed=1), n=1, seed=4)
+    kw = vllm_sampling_kwargs(SamplingParams(0.0, 1.0, 8, seed=1, stop=()), n=1, seed=4)
     assert kw == {"n": 1, "temperature": 0.0, "top_p": 1.0, "max_tokens": 8, "seed": 4, "logprobs": 0}
+
+
+def test_stop_strings_and_stop_tokens_are_passed(fake_vllm, tiny_model_and_tokenizer):
+    _, tok = tiny_model_and_tokenizer  # <|im_start|> is a special token (id 1) of this tokenizer
+    llm = FakeLLM()
+    VLLMGenerator(llm, tokenizer=tok).generate(["a"], SamplingParams(0.0, 1.0, 4, stop=("<|im_start|>", "\nQ:")))
+    sampling = llm.calls[0][1][0]
+    assert sampling.stop == ["<|im_start|>", "\nQ:"] and sampling.stop_token_ids == [1]
 
 
 def test_sample_fields_sum_the_sampled_tokens_logprobs():

@@ -57,13 +57,19 @@ class TaskConfig(_Section):
         "no math-verify; `math`: math-verify on everything, words too (only for answers that are all formulas); "
         "`exact`: normalised strings. A trailing unit (`8 legs`) or parenthetical remark (`12 (10+2)`) is set "
         "aside in all but `exact`. reasoning-gym tasks score with the dataset's own scorer and use this for votes.")
+    multiple_answers: Literal["verdict", "first", "last"] = Field(
+        "verdict", description="A completion stating two different final answers (e.g. a second one in an invented "
+        "next turn): `verdict` scores it `conflicting` (not correct, reward 0); `first` scores its first answer; "
+        "`last` its last. Counted either way as `conflict_rate` in the rollout and eval metrics.")
 
 
 class SamplingConfig(_Section):
     n: int = Field(4, ge=1, description="Attempts sampled per training problem.")
     temperature: float = Field(0.7, ge=0.0, description="Sampling temperature for training attempts.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
-    max_new_tokens: int = Field(128, ge=1, description="Most tokens generated per attempt.")
+    max_new_tokens: int | None = Field(None, ge=1, description="Most tokens generated per attempt; None: the task's "
+        "own default (reasoning-gym datasets with long answers, e.g. number_sorting, need more), else 128. A "
+        "completion cut here before its answer is scored `truncated`; a warning names this key when over 10% are.")
     batch_size: int = Field(64, ge=1, description="Sequences generated together (prompts x n).")
     matmul_dtype: Literal["auto", "model", "bfloat16"] = Field(
         "model", description="backend fast: dtype of the sampler's matrix multiplies for training attempts (and "
@@ -76,7 +82,8 @@ class SamplingConfig(_Section):
 
 
 class EvalConfig(_Section):
-    max_new_tokens: int = Field(128, ge=1, description="Most tokens generated per held-out answer (greedy).")
+    max_new_tokens: int | None = Field(None, ge=1, description="Most tokens generated per held-out answer (greedy); "
+        "None: the task's own default, else 128 (as sampling.max_new_tokens).")
     batch_size: int = Field(64, ge=1, description="Held-out prompts generated together.")
     matmul_dtype: Literal["auto", "model", "bfloat16"] = Field(
         "model", description="backend fast: as sampling.matmul_dtype, for the held-out evaluation. `model` (the "

@@ -13,8 +13,17 @@ from typing import Any, Literal, Union
 
 Message = dict[str, str]
 Prompt = Union[str, list[Message]]  # plain text or chat messages
-Verdict = Literal["correct", "incorrect", "unparsed"]
-VERDICTS: tuple[str, ...] = ("correct", "incorrect", "unparsed")
+# unparsed: no final answer found; conflicting: two different final answers; truncated: cut at the token
+# limit before an answer was finished (see tasks/verdicts.py). Only `correct` counts as right.
+Verdict = Literal["correct", "incorrect", "unparsed", "conflicting", "truncated"]
+VERDICTS: tuple[str, ...] = ("correct", "incorrect", "unparsed", "conflicting", "truncated")
+NO_ANSWER: tuple[str, ...] = ("unparsed", "conflicting", "truncated")  # no single finished answer to vote with
+# Generation stops at the first of these (the text is cut before it, finish_reason "stop"): the end of a
+# turn and the start of an invented next one, in the chat templates of common small models (ChatML,
+# Llama 3, Gemma, Phi-3, Mistral) and as plain text. `tasks.prompts.stop_strings(format)` picks per format.
+DEFAULT_STOP: tuple[str, ...] = (
+    "<|im_end|>", "<|im_start|>", "<|eot_id|>", "<|start_header_id|>", "<end_of_turn>", "<start_of_turn>",
+    "<|end|>", "<|user|>", "[INST]", "\nQuestion:", "\nUser:", "\nQ:")
 
 
 @dataclass
@@ -31,6 +40,7 @@ class SamplingParams:
     top_p: float = 1.0
     max_new_tokens: int = 256
     seed: int = 0
+    stop: tuple[str, ...] = DEFAULT_STOP  # generation ends before the first of these; () for none
 
     @property
     def greedy(self) -> bool:

@@ -8,7 +8,7 @@ and never sees the loop. `RoundSettings` is what the controller may change from 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from rich.console import Console
@@ -17,6 +17,7 @@ from ..core.config import Config
 from ..core.protocols import Task
 from ..core.records import Problem, Sample, SamplingParams, Score, from_dict
 from ..core.seeds import seed_for
+from ..tasks.verdicts import resolve_max_new_tokens, score_sample, section_name, truncation_warning
 from .rundir import RunDir
 from .state import ModelState
 
@@ -58,7 +59,7 @@ class RoundContext:
 
     def params(self, temperature: float, seed: int) -> SamplingParams:
         s = self.cfg.sampling
-        return SamplingParams(temperature, s.top_p, s.max_new_tokens, seed=seed)
+        return SamplingParams(temperature, s.top_p, resolve_max_new_tokens(s.max_new_tokens, self.task), seed=seed)
 
     def rule_options(self, settings: RoundSettings, index: int) -> dict[str, Any]:
         """Keyword options of select.rule for round `index` under `settings`."""
@@ -68,9 +69,10 @@ class RoundContext:
                             self.cfg.task.answer_match)
 
     def score(self, problems: list[Problem], samples: list[Sample]) -> list[Score]:
-        """The task's verdict on each sample (`task.score(problem, completion)`), stamped with its sample id."""
+        """The task's verdict on each sample (`task.score(problem, completion)`), stamped with its sample id;
+        `conflicting` / `truncated` as tasks/verdicts.py decides (task.multiple_answers)."""
         by_id = {p.id: p for p in problems}
-        return [replace(self.task.score(by_id[x.problem_id], x.text), sample_id=x.id) for x in samples]
+        return [score_sample(self.task, by_id[x.problem_id], x, self.cfg.task.multiple_answers) for x in samples]
 
     def generate_step(self, model_round: int, index: int, problems: list[Problem], params: SamplingParams,
                       n: int, stem: str, label: str) -> tuple[list[Sample], list[Score], float]:
@@ -88,6 +90,8 @@ class RoundContext:
             samples = self.generate(model_round, problems, params, n, label)
             self.run.write_records(index, samples_file, samples)
         scores = self.score(problems, samples)
+        if warning := truncation_warning(scores, f"{section_name(params)}.max_new_tokens", params.max_new_tokens):
+            self.console.print(f"[yellow]warning: {label}: {warning}[/]")  # also in the metrics (eval/, rollout/)
         self.run.write_records(index, scores_file, scores)
         return samples, scores, round(time.time() - start, 2)
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..core.records import Problem, Sample, Score
+from ..core.records import NO_ANSWER, Problem, Sample, Score
 from ..inference.self_refine import correction_messages
 from ..select import build_correction_pairs
 from .context import RoundContext, RoundSettings
 
 SUFFIX = "+revise"
-WRONG = ("incorrect", "unparsed")
+WRONG = ("incorrect", *NO_ANSWER)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 from ..core.records import Problem, Sample, SamplingParams, Score
 from ..metrics import eval_metrics, round_metrics
 from ..select import question_only, select, selection_metrics, to_sft_record
+from ..tasks.verdicts import resolve_max_new_tokens
 from .context import RoundContext, RoundSettings
 from .rationalize import rationalize
 from .train_data import grpo_step, pairs_step
@@ -28,7 +29,8 @@ def sample_and_score(ctx: RoundContext, index: int, problems: list[Problem], set
 
 def evaluate(ctx: RoundContext, index: int) -> dict[str, Any]:
     """Greedy accuracy of round index's model on the held-out problems (eval_samples/scores.jsonl)."""
-    params = SamplingParams(0.0, 1.0, ctx.cfg.eval.max_new_tokens, seed=ctx.seed("eval", index))
+    params = SamplingParams(0.0, 1.0, resolve_max_new_tokens(ctx.cfg.eval.max_new_tokens, ctx.task),
+                            seed=ctx.seed("eval", index))
     samples, scores, seconds = ctx.generate_step(index, index, ctx.eval_problems, params, 1, "eval", "held-out eval")
     return {**eval_metrics(ctx.eval_problems, samples, scores), "time/eval": seconds}
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..core.records import Problem, Sample, Score, to_dict
+from ..core.records import NO_ANSWER, Problem, Sample, Score, to_dict
 from ..select import build_pairs, select, selection_metrics
 from .context import RoundContext, RoundSettings
 from .correction import Revisions, revise
@@ -33,7 +33,7 @@ def pseudo_label_scores(problems: Sequence[Problem], samples: Sequence[Sample], 
     agree = {k.sample_id for k in kept}
     label_ok = {k.problem_id: k.meta.get("label_correct") for k in kept}
     pseudo = [Score(sc.sample_id, sc.extracted,
-                    "unparsed" if sc.verdict == "unparsed" else ("correct" if sc.sample_id in agree else "incorrect"),
+                    sc.verdict if sc.verdict in NO_ANSWER else ("correct" if sc.sample_id in agree else "incorrect"),
                     float(sc.sample_id in agree), "majority") for sc in scores]
     known = [ok for ok in label_ok.values() if ok is not None]
     return pseudo, {"label_accuracy": sum(known) / len(known) if known else None, "labelled": len(label_ok)}

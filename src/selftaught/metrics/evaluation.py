@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..core.records import Problem, Sample, Score
+from ..tasks.verdicts import truncation_warning, verdict_rates
 from .stats import wilson_interval
 
 
 def eval_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score]) -> dict[str, Any]:
-    """`eval/accuracy` with its 95% Wilson interval, `eval/n`, the unparsed rate and the mean length.
+    """`eval/accuracy` with its 95% Wilson interval, `eval/n`, the unparsed rate, the mean length, and
+    `eval/truncated_rate`, `eval/cut_rate`, `eval/conflict_rate` (`tasks.verdicts.verdict_rates`), and
+    `eval/truncation_warning` (a message) only when over 10% of the answers are truncated.
 
     >>> from selftaught.core.records import Problem, Sample, Score
     >>> m = eval_metrics([Problem("a", "q", "2")], [Sample("a", "2", 3)], [Score("a#0", "2", "correct", 1.0)])
@@ -23,11 +26,16 @@ def eval_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores:
     n = len(scores)
     correct = sum(sc.correct for sc in scores)
     low, high = wilson_interval(correct, n)
-    return {
+    out = {
         "eval/accuracy": correct / n,
         "eval/accuracy_low": low,
         "eval/accuracy_high": high,
         "eval/n": n,
         "eval/unparsed_rate": sum(sc.verdict == "unparsed" for sc in scores) / n,
         "eval/completion_length": sum(x.n_tokens for x in samples) / len(samples),
+        **{f"eval/{k}": v for k, v in verdict_rates(problems, samples, scores).items()},
     }
+    limit = samples[0].params.get("max_new_tokens") if samples else None
+    if warning := truncation_warning(scores, "eval.max_new_tokens", limit):  # present only when it fires
+        out["eval/truncation_warning"] = warning
+    return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from ..core.errors import DataError
-from ..core.records import Problem, Sample, Score
+from ..core.records import NO_ANSWER, Problem, Sample, Score
 
 
 @dataclass
@@ -33,7 +33,7 @@ class ProblemGroup:
     @property
     def answers(self) -> list[str | None]:
         """Extracted answers; None for an unparsed sample."""
-        return [None if s.verdict == "unparsed" else s.extracted for s in self.scores]
+        return [None if s.verdict in NO_ANSWER else s.extracted for s in self.scores]
 
     @property
     def correct_answers(self) -> set[str]:

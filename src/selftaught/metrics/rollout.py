@@ -12,7 +12,10 @@ Keys (each optionally behind a prefix such as "rollout/"):
     mean@n         fraction of correct samples (n: the smallest number of samples of a problem)
     pass@1_low, pass@1_high   Wilson 95% interval of the pooled fraction of correct samples
     unparsed_rate  fraction of samples with verdict "unparsed"
-    truncated_rate fraction of samples that stopped at max tokens (finish_reason "length")
+    truncated_rate fraction of samples with verdict "truncated" (cut at max tokens before an answer)
+    cut_rate       fraction of samples that stopped at max tokens (finish_reason "length"), answer or not
+    conflict_rate  fraction of samples stating two different final answers (any task.multiple_answers)
+    truncation_warning   a message naming sampling.max_new_tokens, only when truncated_rate > 10%
     reward, reward_std   mean and standard deviation of Score.reward
     distinct_answers     distinct parsed answers per problem
     distinct_correct     distinct correct completions per problem (whitespace-normalised)
@@ -35,6 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.records import Problem, Sample, Score
+from ..tasks.verdicts import truncation_warning, verdict_rates
 from .diversity import (distinct_answers, distinct_correct_answers, distinct_correct_texts,
                         distinct_n, mean_completion_length, mean_entropy, mean_stat,
                         mean_token_logprob)
@@ -71,6 +75,10 @@ def round_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores
     out["self_certainty"] = mean_stat(flat, "self_certainty")
     out["completion_length"] = mean_completion_length(flat)
     out["tokens"] = int(sum(s.n_tokens for s in flat))
+    warning = truncation_warning([s for g in groups for s in g.scores], "sampling.max_new_tokens",
+                                 flat[0].params.get("max_new_tokens"))
+    if warning:
+        out["truncation_warning"] = warning
     return {prefix + k: v for k, v in out.items()}
 
 
@@ -97,7 +105,7 @@ def _outcomes(groups: list[ProblemGroup]) -> dict[str, Any]:
     rewards = np.asarray([s.reward for s in scores], dtype=float)
     return {
         "unparsed_rate": float(np.mean([s.verdict == "unparsed" for s in scores])),
-        "truncated_rate": float(np.mean([s.finish_reason == "length" for s in samples])),
+        **verdict_rates([g.problem for g in groups], samples, scores),
         "reward": float(rewards.mean()),
         "reward_std": float(rewards.std()),
     }

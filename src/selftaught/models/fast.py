@@ -11,10 +11,13 @@ How a call runs (`generate_ids`):
    the cache positions that cover every slot. On a GPU each step is a CUDA graph replay (one graph per
    slot count, 64-multiple attention length and sampling mode, captured on first use); on a CPU the
    same step runs eagerly over exactly the positions and slots in use.
-3. Every `sync_every` steps (8 on a GPU, every step on a CPU) the finished slots (EOS or
+3. Every `sync_every` steps (8 on a GPU, every step on a CPU) the finished slots (EOS, a stop token, or
    `max_new_tokens`) are read back and refilled from the queue of pending (prompt, sample) jobs, so
    long samples never hold short ones back; once the queue is empty, eager runs move the last live
-   slots down so steps cover fewer slots.
+   slots down so steps cover fewer slots. Text stop strings (`params.stop`, see `stopping`): a step
+   only flags the slots whose new token holds the last character of one (a lookup in a vocabulary
+   mask); at the read-back just those slots' texts are decoded and checked, and a slot whose text holds
+   a stop string finishes there (tokens, text and stats cut at it, from per-token buffers).
 
 `matmul_dtype` narrows only the matrix multiplies (bf16 copies of the weights, refreshed each call; activations cast for
 each matmul and the result cast back); on a CPU with native bf16 (AVX512-BF16, AMX) that is ~1.6x
@@ -44,6 +47,7 @@ from .fast_kernels import job_seed, row_keys, sample
 from .fast_model import FastWeights, decode, prefill, rope_tables
 from .backends import BACKENDS
 from .hf import HFGenerator
+from .stopping import first_stop, split_stops, stop_cut, suspect_tokens
 
 BUCKET = 64  # attention-length and cache-length granularity
 
@@ -62,9 +66,12 @@ class _State:
         self.live = torch.zeros(slots, dtype=torch.bool, device=device)
         self.lp, self.ent, self.sc = (torch.zeros(slots, **f32) for _ in range(3))
         self.out = torch.zeros((slots, width), **i64)
+        self.flag = torch.zeros(slots, dtype=torch.bool, device=device)  # emitted a stop-suspect token
+        self.tlp, self.tent, self.tsc = (torch.zeros((slots, width), **f32) for _ in range(3))  # per token
 
     def tensors(self) -> list[torch.Tensor]:
-        return [self.tok, self.pos, self.seed, self.n_gen, self.live, self.lp, self.ent, self.sc, self.out]
+        return [self.tok, self.pos, self.seed, self.n_gen, self.live, self.lp, self.ent, self.sc, self.out,
+                self.flag, self.tlp, self.tent, self.tsc]
 
 
 class _Staged:
@@ -117,6 +124,13 @@ class FastGenerator:
         self._cache_len = 0
         self._graphs: dict[tuple, Any] = {}
         self._pool = None
+        vocab = model.get_output_embeddings().weight.shape[0]
+        # fixed tensors (captured graphs read them): tokens that end a sample, tokens that may end a stop string
+        self.end_mask = torch.zeros(vocab, dtype=torch.bool, device=self.device)
+        self.suspect = torch.zeros(vocab, dtype=torch.bool, device=self.device)
+        self.text_stops: tuple[str, ...] = ()
+        self.stop_ids: set[int] = set()
+        self._suspects: dict[tuple[str, ...], list[int]] = {}
 
     # ---- public API --------------------------------------------------------------------------------
     def generate(self, prompts: list[Prompt], params: SamplingParams, n: int = 1,
@@ -125,10 +139,6 @@ class FastGenerator:
         if problem_ids is not None and len(problem_ids) != len(prompts):
             raise ValueError(f"{len(problem_ids)} problem_ids for {len(prompts)} prompts")
         outs = self.generate_ids(self._hf.encode(prompts), params, n)
-        flat = [o for row in outs for o in row]
-        texts = self.tokenizer.batch_decode([o["tokens"] for o in flat], skip_special_tokens=True)
-        for o, t in zip(flat, texts):
-            o["text"] = t
         record = {"temperature": params.temperature, "top_p": params.top_p,
                   "max_new_tokens": params.max_new_tokens, "seed": params.seed}
         if self.matmul_dtype is not None:  # set only when it differs from the model's dtype
@@ -140,7 +150,7 @@ class FastGenerator:
 
     def generate_ids(self, prompt_ids: Sequence[Sequence[int]], params: SamplingParams,
                      n: int = 1) -> list[list[dict]]:
-        """Per prompt, n dicts: tokens, n_tokens, finish_reason, logprob, stats (no text)."""
+        """Per prompt, n dicts: tokens, n_tokens, text (cut before any stop string), finish_reason, logprob, stats."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
         if params.max_new_tokens < 1:
@@ -151,9 +161,23 @@ class FastGenerator:
             return []
         runs = 1 if params.greedy else n
         self._sync_weights()
+        self._set_stops(params.stop if self.stop_on_eos else ())
         with torch.inference_mode():
             results = _Run(self, [list(p) for p in prompt_ids], params, runs).run()
         return [[dict(results[(i, j % runs)]) for j in range(n)] for i in range(len(prompt_ids))]
+
+    def _set_stops(self, stop: tuple[str, ...]) -> None:
+        """Fill `end_mask` (EOS and stop tokens) and `suspect` (see the module docstring) for this call."""
+        ids, self.text_stops = split_stops(self.tokenizer, stop)
+        self.stop_ids = set(ids)
+        self.end_mask.zero_()
+        if self.stop_on_eos:
+            self.end_mask[torch.tensor(self._hf.eos_ids + ids, device=self.device)] = True
+        if self.text_stops not in self._suspects:
+            self._suspects[self.text_stops] = suspect_tokens(self.tokenizer, self.text_stops, len(self.suspect))
+        self.suspect.zero_()
+        if self._suspects[self.text_stops]:
+            self.suspect[torch.tensor(self._suspects[self.text_stops], device=self.device)] = True
 
     def set_matmul_dtype(self, choice: torch.dtype | str | None) -> None:
         """Run the matrix multiplies in `choice` (see `pick_matmul_dtype`) from the next call on."""
@@ -204,8 +228,6 @@ class FastGenerator:
         self.inv_temp = torch.ones((), dtype=torch.float32, device=self.device)
         self.top_p = torch.ones((), dtype=torch.float32, device=self.device)
         self.max_new = torch.zeros((), dtype=torch.int64, device=self.device)
-        eos = self._hf.eos_ids if self.stop_on_eos else [-1]
-        self.eos = torch.tensor(eos, dtype=torch.int64, device=self.device)
         self._cache_len = length
 
     def prefix(self, start: int) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -225,12 +247,15 @@ class FastGenerator:
         col = st.n_gen[:slots].clamp(max=st.out.shape[1] - 1)
         out = st.out[:slots]
         out[rows, col] = torch.where(live, tok, out[rows, col])
+        for buf, x in ((st.tlp, lp), (st.tent, ent), (st.tsc, sc)):
+            buf[:slots][rows, col] = torch.where(live, x, buf[:slots][rows, col])
+        st.flag[:slots] |= self.suspect[tok] & live
         keep = live.float()
         st.lp[:slots] += lp * keep
         st.ent[:slots] += ent * keep
         st.sc[:slots] += sc * keep
         st.n_gen[:slots] += live.long()
-        stop = (tok[:, None] == self.eos[None]).any(-1) | (st.n_gen[:slots] >= self.max_new)
+        stop = self.end_mask[tok] | (st.n_gen[:slots] >= self.max_new)
         live.logical_and_(~stop)
         st.tok[:slots] = tok
         st.pos[:slots] = (st.pos[:slots] + 1).clamp(max=self._cache_len - 1)
@@ -378,7 +403,9 @@ class _Run:
         st.n_gen[s_t] = 1
         st.lp[s_t], st.ent[s_t], st.sc[s_t] = lp, ent, sc
         st.out[s_t, 0] = tok
-        st.live[s_t] = ~((tok[:, None] == g.eos[None]).any(-1) | (p.max_new_tokens <= 1))
+        st.tlp[s_t, 0], st.tent[s_t, 0], st.tsc[s_t, 0] = lp, ent, sc
+        st.flag[s_t] = g.suspect[tok]
+        st.live[s_t] = ~(g.end_mask[tok] | (p.max_new_tokens <= 1))
         for slot, job, r in zip(slots, placed, rows):
             self.occupied[slot], self.job_at[slot] = True, job
             self.pos[slot], self.n_gen[slot] = staged.lens[r], 1
@@ -389,6 +416,8 @@ class _Run:
             return
         st = self.g.state
         live = st.live[:self.slots].cpu().numpy()
+        if self.g.text_stops:
+            self._check_stops(live)
         done = np.flatnonzero(self.occupied & ~live)
         if len(done) == 0:
             return
@@ -396,18 +425,37 @@ class _Run:
         n_gen = st.n_gen[d_t].cpu()
         width = int(n_gen.max())
         toks = st.out[d_t, :width].cpu().tolist()
-        lp, ent, sc = (x[d_t].cpu().tolist() for x in (st.lp, st.ent, st.sc))
-        eos = set(self.g.eos.tolist())
+        lp, ent, sc = (x[d_t, :width].cpu() for x in (st.tlp, st.tent, st.tsc))
+        end = set(torch.nonzero(self.g.end_mask).flatten().tolist())
         for r, slot in enumerate(done):
-            n = int(n_gen[r])
-            tokens = toks[r][:n]
+            tokens = toks[r][:int(n_gen[r])]
+            n, text, hit = stop_cut(self.g.tokenizer, tokens, list(self.g.stop_ids), self.g.text_stops)
+            total = float(lp[r, :n].sum())
             self.results[self.job_at[slot]] = {
-                "tokens": tokens, "n_tokens": n, "finish_reason": "stop" if tokens[-1] in eos else "length",
-                "logprob": lp[r], "stats": {"mean_logprob": lp[r] / n, "mean_entropy": ent[r] / n,
-                                            "self_certainty": sc[r] / n}}
+                "tokens": tokens[:n], "n_tokens": n, "text": text,
+                "finish_reason": "stop" if hit or tokens[-1] in end else "length",
+                "logprob": total, "stats": {"mean_logprob": total / n, "mean_entropy": float(ent[r, :n].sum()) / n,
+                                            "self_certainty": float(sc[r, :n].sum()) / n}}
             self.occupied[slot], self.job_at[slot] = False, None
         if not self.pending and not self.g.cuda_graphs:
             self._compact()
+
+    def _check_stops(self, live: np.ndarray) -> None:
+        """Finish the live slots whose text now holds a stop string (only flagged slots are decoded)."""
+        st = self.g.state
+        flagged = np.flatnonzero(self.occupied & live & st.flag[:self.slots].cpu().numpy())
+        if len(flagged) == 0:
+            return
+        f_t = torch.tensor(flagged, device=self.g.device)
+        n_gen = st.n_gen[f_t].cpu().tolist()
+        rows = st.out[f_t, :max(n_gen)].cpu().tolist()
+        texts = self.g.tokenizer.batch_decode([row[:n] for row, n in zip(rows, n_gen)], skip_special_tokens=True)
+        hits = [first_stop(t, self.g.text_stops) is not None for t in texts]
+        st.flag[f_t] = False
+        if any(hits):
+            stop = flagged[np.asarray(hits)]
+            st.live[torch.tensor(stop, device=self.g.device)] = False
+            live[stop] = False
 
     def _compact(self) -> None:
         """Move the last occupied slots into free ones below them, so eager steps cover fewer slots."""

@@ -11,6 +11,9 @@ Per sample it reports, over the completion tokens up to and including EOS:
   V logits: `-1/(n*V) * sum_tokens sum_v log(V * p_v)` = mean_tokens(-log V - mean_v log p_v). 0 for a
   uniform distribution, larger when more confident.
 
+Generation ends at EOS, at a stop string of `params.stop` (the text cut before it;
+`stopping.StopOnText`), or at `max_new_tokens` (finish_reason "length").
+
 The stats are computed step by step inside generation (a logits processor that sees the raw float32
 logits), so only one [batch, vocab] distribution is held at a time, never [batch, steps, vocab].
 Sampling uses exactly `temperature` and `top_p` (top-k off, no repetition penalty), whatever the
@@ -24,13 +27,14 @@ from typing import Sequence
 
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
+from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 from .backends import BACKENDS
 from .resolve import console
+from .stopping import StopOnText, split_stops, stop_cut, suspect_tokens
 
 
 def token_stats(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -93,6 +97,7 @@ class HFGenerator:
         self.device = torch.device(device) if device is not None else model.device
         self.eos_ids = _eos_ids(model, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+        self._suspects: dict[tuple[str, ...], list[int]] = {}
 
     def encode(self, prompts: Sequence[Prompt]) -> list[list[int]]:
         """Token ids per prompt: chat messages through the chat template, plain strings as they are."""
@@ -121,6 +126,7 @@ class HFGenerator:
         """n samples for each prompt, in prompt order (greedy: one decode, copied n times)."""
         check_generate_args(prompts, params, n, problem_ids)
         ids = self.encode(prompts)
+        stops = split_stops(self.tokenizer, params.stop)
         runs = 1 if params.greedy else n
         seqs = [(i, j) for i in range(len(prompts)) for j in range(runs)]
         order = sorted(range(len(seqs)), key=lambda k: (-len(ids[seqs[k][0]]), k))
@@ -129,7 +135,7 @@ class HFGenerator:
         with self._progress() as bar:
             task = bar.add_task("Generating", total=len(seqs))
             for b, batch in enumerate(batches):
-                results = self._generate_batch([ids[seqs[k][0]] for k in batch], params, params.seed + b)
+                results = self._generate_batch([ids[seqs[k][0]] for k in batch], params, params.seed + b, stops)
                 outs.update({seqs[k]: r for k, r in zip(batch, results)})
                 bar.advance(task, len(batch))
         record = {"temperature": params.temperature, "top_p": params.top_p,
@@ -141,16 +147,25 @@ class HFGenerator:
         return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=console, disable=not self.progress, transient=True)
 
-    def _generation_config(self, params: SamplingParams) -> GenerationConfig:
+    def _generation_config(self, params: SamplingParams,
+                           stops: tuple[list[int], tuple[str, ...]] = ([], ())) -> GenerationConfig:
         # Neutral values override whatever the model's generation_config.json sets (e.g. top_k=20).
         sampling = {} if params.greedy else {"temperature": params.temperature, "top_p": params.top_p, "top_k": 0,
                                              "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0}
         return GenerationConfig(
             max_new_tokens=params.max_new_tokens, do_sample=not params.greedy, repetition_penalty=1.0,
-            no_repeat_ngram_size=0, min_length=0, eos_token_id=self.eos_ids, pad_token_id=self.pad_id,
+            no_repeat_ngram_size=0, min_length=0, eos_token_id=self.eos_ids + stops[0], pad_token_id=self.pad_id,
             use_cache=True, **sampling)
 
-    def _generate_batch(self, prompt_ids: list[list[int]], params: SamplingParams, seed: int) -> list[dict]:
+    def _stop_criteria(self, stops: tuple[str, ...], start: int) -> StoppingCriteriaList:
+        if not stops:
+            return StoppingCriteriaList()
+        if stops not in self._suspects:
+            self._suspects[stops] = suspect_tokens(self.tokenizer, stops, len(self.tokenizer))
+        return StoppingCriteriaList([StopOnText(self.tokenizer, stops, self._suspects[stops], start)])
+
+    def _generate_batch(self, prompt_ids: list[list[int]], params: SamplingParams, seed: int,
+                        stops: tuple[list[int], tuple[str, ...]] = ([], ())) -> list[dict]:
         width = max(len(p) for p in prompt_ids)
         input_ids = torch.full((len(prompt_ids), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(prompt_ids), width), dtype=torch.long)
@@ -162,24 +177,27 @@ class HFGenerator:
         with torch.inference_mode(), torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
             seqs = self.model.generate(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device),
-                                       generation_config=self._generation_config(params),
-                                       logits_processor=LogitsProcessorList([stats]))
+                                       generation_config=self._generation_config(params, stops),
+                                       logits_processor=LogitsProcessorList([stats]),
+                                       stopping_criteria=self._stop_criteria(stops[1], width))
             completion = seqs[:, width:]
             logprob, entropy, certainty = stats.finish(completion)
-        return self._unpack(completion.cpu(), logprob, entropy, certainty)
+        return self._unpack(completion.cpu(), logprob, entropy, certainty, stops)
 
     def _unpack(self, completion: torch.Tensor, logprob: torch.Tensor, entropy: torch.Tensor,
-                certainty: torch.Tensor) -> list[dict]:
+                certainty: torch.Tensor, stops: tuple[list[int], tuple[str, ...]] = ([], ())) -> list[dict]:
         steps = completion.shape[1]
         is_eos = torch.isin(completion, torch.tensor(self.eos_ids))
         stopped = is_eos.any(dim=1)
         n_tokens = torch.where(stopped, is_eos.int().argmax(dim=1) + 1, steps)
+        cuts = [stop_cut(self.tokenizer, row[:k].tolist(), *stops) for row, k in zip(completion, n_tokens.tolist())]
+        texts = [text for _, text, _ in cuts]
+        n_tokens = torch.tensor([k for k, _, _ in cuts])
+        stopped = stopped | torch.tensor([hit for _, _, hit in cuts])
         keep = (torch.arange(steps)[None, :] < n_tokens[:, None]).float()
         total_lp = (logprob * keep).sum(1)
         mean_ent = (entropy * keep).sum(1) / n_tokens
         mean_sc = (certainty * keep).sum(1) / n_tokens
-        texts = self.tokenizer.batch_decode([row[:k].tolist() for row, k in zip(completion, n_tokens.tolist())],
-                                            skip_special_tokens=True)
         return [{"text": texts[r], "n_tokens": int(n_tokens[r]), "finish_reason": "stop" if stopped[r] else "length",
                  "logprob": float(total_lp[r]),
                  "stats": {"mean_logprob": float(total_lp[r] / n_tokens[r]), "mean_entropy": float(mean_ent[r]),

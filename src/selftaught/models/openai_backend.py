@@ -6,6 +6,11 @@ over the base URLs (the one with the fewest requests in flight, ties in turn) wi
 `max_concurrency` in flight. A request asks for all n samples of a prompt (the API's `n`); a server
 that answers with fewer choices (some ignore `n`) is asked again for the rest with the next seeds.
 
+`params.stop` goes as the API's `stop` list (the server ends the completion before the first one and leaves
+it out); the text is cut again here before any stop string it still holds (a server that ignores `stop`,
+or returns it), then with finish_reason "stop". OpenAI's own API takes at most 4 stop strings; vLLM,
+SGLang and llama.cpp take the whole list.
+
 Per sample: `text`, `finish_reason` ("length" or "stop"), and when the server returns log-probs (vLLM,
 SGLang, llama.cpp do for `logprobs`): `logprob` (their sum) and `stats["mean_logprob"]`; else None.
 vLLM's default `logprobs_mode` (`raw_logprobs`) reports the raw distribution's log-probs, before
@@ -53,6 +58,7 @@ from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 from .backends import BACKENDS
 from .resolve import DEFAULT_HUB_ID, DEFAULT_NAME, console
+from .stopping import first_stop
 
 RETRY_STATUS = {408, 409, 429}  # and every 5xx
 MAX_DELAY_S = 60.0
@@ -171,7 +177,7 @@ class OpenAIGenerator:
                 continue
             choices = _choices(url, data)
             single = len(choices) == 1
-            got += [_parse_choice(c, chat, data.get("usage") if single else None, self.tokenizer)
+            got += [_parse_choice(c, chat, data.get("usage") if single else None, self.tokenizer, params.stop)
                     for c in choices[: k - len(got)]]
         return got
 
@@ -197,6 +203,8 @@ class OpenAIGenerator:
                 body["logprobs"], body["top_logprobs"] = True, 1  # sends 20 per token when it is left out)
         if k > 1 and self.use_n:
             body["n"] = k
+        if params.stop:
+            body["stop"] = list(params.stop)
         return body
 
     # ---- HTTP ----------------------------------------------------------------------------------------
@@ -290,8 +298,11 @@ def _choices(url: str, data: dict) -> list[dict]:
     return sorted(choices, key=lambda c: c.get("index") or 0)
 
 
-def _parse_choice(choice: dict, chat: bool, usage: dict | None, tokenizer: Any) -> dict:
+def _parse_choice(choice: dict, chat: bool, usage: dict | None, tokenizer: Any, stops: Sequence[str] = ()) -> dict:
     text = ((choice.get("message") or {}).get("content") if chat else choice.get("text")) or ""
+    at = first_stop(text, stops)
+    if at is not None:
+        text, choice = text[:at], {**choice, "finish_reason": "stop"}
     lps = _token_logprobs(choice.get("logprobs"), chat)
     if lps:
         n_tokens = len(lps)
@@ -350,7 +361,8 @@ def _hint(status: int, gen: OpenAIGenerator) -> str:
         return (f"Check server.base_urls (they usually end in /v1) and server.model (the served model name; "
                 f"sent {gen.model!r}).")
     return ("The server rejected the request; if it does not support `n` (llama-server allows at most its slot "
-            "count: start it with -np >= sampling.n) or `logprobs`, set server.use_n: false or server.logprobs: false.")
+            "count: start it with -np >= sampling.n) or `logprobs`, set server.use_n: false or server.logprobs: false "
+            "(OpenAI's own API also takes at most 4 `stop` strings).")
 
 
 def _excerpt(raw: bytes | str, limit: int = 300) -> str:

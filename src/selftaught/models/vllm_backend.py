@@ -1,8 +1,10 @@
 """`VLLMGenerator`: in-process vLLM sampling (`backend: vllm`; `pip install "selftaught[vllm]"`).
 
 Kept thin: selftaught's `SamplingParams` become a `vllm.SamplingParams` (n, temperature, top_p,
-max_tokens, seed, `logprobs=0`: the sampled token's log-prob only), chat prompts are encoded with the
-model's chat template exactly as the hf backend does, and each `CompletionOutput` becomes a `Sample`:
+max_tokens, seed, `logprobs=0`: the sampled token's log-prob only; `stop`: the stop strings, which
+vLLM leaves out of the text, and `stop_token_ids`: those that are one special token, e.g.
+`<|im_start|>`), chat prompts are encoded with the model's chat template exactly as the hf backend
+does, and each `CompletionOutput` becomes a `Sample`:
 `logprob` is the sum of the sampled tokens' log-probs (vLLM's default `logprobs_mode`,
 `raw_logprobs`, reports them before temperature and top-p, as the hf backend does),
 `stats["mean_logprob"]` its mean, `n_tokens` the generated token ids, `finish_reason` "length" or
@@ -15,22 +17,31 @@ not an already loaded transformers model. vLLM is imported only when this backen
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import Any, Sequence
 
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 from .backends import BACKENDS
+from .stopping import split_stops
 
 
-def vllm_sampling_kwargs(params: SamplingParams, n: int, seed: int) -> dict[str, Any]:
+def vllm_sampling_kwargs(params: SamplingParams, n: int, seed: int,
+                         stop_token_ids: Sequence[int] = ()) -> dict[str, Any]:
     """Keyword arguments of `vllm.SamplingParams` for `n` samples of one prompt.
 
-    >>> vllm_sampling_kwargs(SamplingParams(0.7, 0.9, 32, seed=5), n=4, seed=12)
+    >>> vllm_sampling_kwargs(SamplingParams(0.7, 0.9, 32, seed=5, stop=()), n=4, seed=12)
     {'n': 4, 'temperature': 0.7, 'top_p': 0.9, 'max_tokens': 32, 'seed': 12, 'logprobs': 0}
+    >>> vllm_sampling_kwargs(SamplingParams(0.7, 0.9, 32, stop=("<|im_start|>", "\\nQ:")), 1, 0, [1])["stop"]
+    ['<|im_start|>', '\\nQ:']
     """
-    return {"n": n, "temperature": max(params.temperature, 0.0), "top_p": params.top_p,
-            "max_tokens": params.max_new_tokens, "seed": seed, "logprobs": 0}
+    out = {"n": n, "temperature": max(params.temperature, 0.0), "top_p": params.top_p,
+           "max_tokens": params.max_new_tokens, "seed": seed, "logprobs": 0}
+    if params.stop:
+        out["stop"] = list(params.stop)
+    if stop_token_ids:
+        out["stop_token_ids"] = list(stop_token_ids)
+    return out
 
 
 def vllm_inputs(prompts: list[Prompt], tokenizer: Any) -> list[Any]:
@@ -90,7 +101,8 @@ class VLLMGenerator:
         import vllm
 
         runs = 1 if params.greedy else n
-        sampling = [vllm.SamplingParams(**vllm_sampling_kwargs(params, runs, params.seed + i))
+        stop_ids, _ = split_stops(self.tokenizer, params.stop)
+        sampling = [vllm.SamplingParams(**vllm_sampling_kwargs(params, runs, params.seed + i, stop_ids))
                     for i in range(len(prompts))]
         results = self.llm.generate(vllm_inputs(prompts, self.tokenizer), sampling, use_tqdm=False)
         record = {"temperature": params.temperature, "top_p": params.top_p,

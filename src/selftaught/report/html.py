@@ -37,6 +37,7 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; paddin
 .sample-head { font-size: 13px; margin-top: 10px; }
 .verdict { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 12px; color: #fff; }
 .correct { background: #1a7f37; } .incorrect { background: #cf222e; } .unparsed, .unknown { background: #6e7781; }
+.truncated, .conflicting { background: #9a6700; }
 ul.skipped { color: #57606a; font-size: 13px; padding-left: 20px; }
 footer { color: #8c959f; font-size: 12px; margin-top: 36px; }
 """

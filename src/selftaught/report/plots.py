@@ -199,7 +199,8 @@ def loss(run: RunData) -> Figure | str:
 
 def answers(run: RunData) -> Figure | str:
     rates = [("eval/unparsed_rate", "held-out unparsed"), ("rollout/unparsed_rate", "training unparsed"),
-             ("rollout/truncated_rate", "training truncated")]
+             ("eval/truncated_rate", "held-out truncated"), ("rollout/truncated_rate", "training truncated"),
+             ("eval/conflict_rate", "held-out two answers"), ("rollout/conflict_rate", "training two answers")]
     lengths = [("eval/completion_length", "held-out"), ("rollout/completion_length", "training samples")]
     panels = [(p, t) for p, t in ((rates, "rate"), (lengths, "tokens")) if any(run.has(k) for k, _ in p)]
     if not panels:

@@ -13,7 +13,7 @@ import random
 from typing import Any, Sequence
 
 from ..core.errors import ConfigError, DataError
-from ..core.records import Problem, Sample, Score
+from ..core.records import NO_ANSWER, Problem, Sample, Score
 from ..metrics.diversity import normalize_ws
 from ..metrics.grouping import group_by_problem
 from .records import prompt_messages
@@ -21,12 +21,13 @@ from .records import prompt_messages
 
 def build_pairs(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score],
                 max_pairs_per_problem: int = 1, seed: int = 0,
-                rejected_verdicts: Sequence[str] = ("incorrect", "unparsed"), dedupe: bool = True,
+                rejected_verdicts: Sequence[str] = ("incorrect", *NO_ANSWER), dedupe: bool = True,
                 conversational: bool = True, with_ids: bool = False) -> list[dict[str, Any]]:
     """Up to `max_pairs_per_problem` (correct, wrong) pairs per problem, chosen reproducibly.
 
     A problem needs at least one correct and one rejected sample (verdict in `rejected_verdicts`;
-    an unparsed answer counts as wrong by default). Pairs are drawn with `seed` and spread over
+    an unparsed, conflicting or truncated answer counts as wrong by default). Pairs are drawn with `seed` and
+    spread over
     the samples: no sample is reused while an unused one remains. `dedupe` drops repeated texts
     first. With `conversational=False` the prompt must be a string and all three fields are text.
     `with_ids` adds `problem_id`, `chosen_id` and `rejected_id` (keep them out of the trainer).
@@ -57,7 +58,7 @@ def build_pairs(problems: Sequence[Problem], samples: Sequence[Sample], scores: 
 
 def build_correction_pairs(problems: Sequence[Problem], attempts: Sequence[Sample], samples: Sequence[Sample],
                            scores: Sequence[Score], max_pairs_per_problem: int = 1, seed: int = 0,
-                           rejected_verdicts: Sequence[str] = ("incorrect", "unparsed"), dedupe: bool = True,
+                           rejected_verdicts: Sequence[str] = ("incorrect", *NO_ANSWER), dedupe: bool = True,
                            with_ids: bool = False) -> list[dict[str, Any]]:
     """Self-correction pairs: a correct revision preferred over one still wrong, per revision prompt.
 

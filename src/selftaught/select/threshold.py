@@ -15,7 +15,7 @@ import math
 from typing import Sequence
 
 from ..core.errors import ConfigError, DataError
-from ..core.records import Problem, Sample, Score
+from ..core.records import NO_ANSWER, Problem, Sample, Score
 from ..metrics.diversity import token_logprob
 from ..metrics.grouping import check_aligned, group_by_problem
 from .common import SELECTION_RULES, Selector, check_common, finish
@@ -68,7 +68,7 @@ def make_threshold(threshold: float, key: str = "reward", values: Sequence[float
             kept = []
             for i, s, sc in zip(g.indices, g.samples, g.scores):
                 v = per_sample[i]
-                if v is None or v < threshold or (require_parsed and sc.verdict == "unparsed"):
+                if v is None or v < threshold or (require_parsed and sc.verdict in NO_ANSWER):
                     continue
                 kept.append(Selected(g.problem.id, s.id, g.problem.prompt, s.text, rule="threshold",
                                      label=sc.extracted, label_source="score", score=v,

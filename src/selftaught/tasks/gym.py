@@ -38,6 +38,7 @@ from ..core.registry import did_you_mean
 from ..core.records import Problem, Score
 from .extract import extract_answer
 from .kinds import TASK_KINDS
+from .verdicts import answer_budget
 from .prompts import PROMPT_VERSION, WorkedExample, build_messages, worked_example_for
 
 if TYPE_CHECKING:
@@ -159,6 +160,13 @@ class ReasoningGymTask:
                 f"`{self.name}` could not generate a problem with task.options {self.options}: "
                 f"{type(e).__name__}: {e}. Check the option values against the dataset's config."
             ) from None
+
+    @property
+    def max_new_tokens(self) -> int:
+        """This task's default generation budget (`tasks.verdicts.answer_budget` of the gold answers of the
+        16 problems `_validate` built): 128 for short answers, more for long ones (number_sorting)."""
+        dataset = self._build("eval", 0, None, 16)
+        return answer_budget([str(dataset[i].get("answer") or "") for i in range(len(dataset))])
 
     # -- datasets -------------------------------------------------------------------------------
 

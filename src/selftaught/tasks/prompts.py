@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..core.records import Message
+from ..core.errors import ConfigError
+from ..core.records import DEFAULT_STOP, Message
 
 __all__ = [
     "PROMPT_VERSION",
@@ -18,6 +19,7 @@ __all__ = [
     "WorkedExample",
     "WORKED_EXAMPLES",
     "build_messages",
+    "stop_strings",
     "default_worked_example",
     "expression_worked_example",
     "worked_example_for",
@@ -96,3 +98,19 @@ def build_messages(
         messages.append({"role": "assistant", "content": worked})
     messages.append({"role": "user", "content": question})
     return messages
+
+
+PROMPT_FORMATS = ("chat", "plain")
+
+
+def stop_strings(prompt_format: str = "chat") -> tuple[str, ...]:
+    """Where generation stops for a prompt format: the end of a turn and the start of an invented next
+    one (`core.records.DEFAULT_STOP`, the default of `SamplingParams.stop`). Both formats use the same
+    list today: chat templates' role tokens, and `Question:` / `User:` / `Q:` lines as plain text.
+
+    >>> "\\nQuestion:" in stop_strings("plain")
+    True
+    """
+    if prompt_format not in PROMPT_FORMATS:
+        raise ConfigError(f"unknown prompt format {prompt_format!r}: expected one of {', '.join(PROMPT_FORMATS)}.")
+    return DEFAULT_STOP

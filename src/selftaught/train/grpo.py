@@ -27,6 +27,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError
 from ..core.records import Problem, from_dict
 from ..select.records import prompt_messages
+from ..tasks.verdicts import resolve_max_new_tokens
 from .common import common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir
 from .rewards import build_rewards
 from .round import TRAINERS, Trainer
@@ -75,7 +76,7 @@ def _trainer_class():
     return FilteringGRPOTrainer
 
 
-def grpo_args(cfg: Config, device: str, seed: int, output_dir: str):
+def grpo_args(cfg: Config, device: str, seed: int, output_dir: str, task=None):
     from trl import GRPOConfig
 
     t, s = cfg.train, cfg.sampling
@@ -86,7 +87,8 @@ def grpo_args(cfg: Config, device: str, seed: int, output_dir: str):
         raise ConfigError(f"grpo: train.batch_size x train.grad_accum x processes ({t.batch_size} x {t.grad_accum} "
                           f"x {world}) completions per step must be a multiple of sampling.n ({s.n}), the group size.")
     return GRPOConfig(**common_args(t, device, seed, output_dir), num_generations=s.n,
-                      max_completion_length=s.max_new_tokens, temperature=s.temperature, top_p=s.top_p,
+                      max_completion_length=resolve_max_new_tokens(s.max_new_tokens, task),
+                      temperature=s.temperature, top_p=s.top_p,
                       beta=t.grpo.beta)
 
 
@@ -110,7 +112,7 @@ def train_grpo(model, tokenizer, problems: Sequence[Problem], task, cfg: Config,
     g = cfg.train.grpo
     funcs, weights, certainty = build_rewards(g.reward, g.format_reward, task, problems, tokenizer)
     with tempfile.TemporaryDirectory(prefix="selftaught-grpo-") as tmp, tracker_dir(cfg.train, log_dir):
-        args = grpo_args(cfg, device, seed, tmp)
+        args = grpo_args(cfg, device, seed, tmp, task)
         args.reward_weights = weights
         trainer = _trainer_class()(
             model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=tokenizer,
