@@ -33,7 +33,7 @@ def first_stop(text: str, stops: Sequence[str]) -> int | None:
     """Where the earliest stop string starts in `text`, or None.
 
     >>> first_stop("2\\nAnswer: 2\\nQuestion: 3", ("\\nQuestion:", "\\nUser:")), first_stop("ok", ("\\nQ:",))
-    (10, None)
+    (11, None)
     """
     found = [i for i in (text.find(s) for s in stops) if i >= 0]
     return min(found) if found else None
