@@ -49,7 +49,8 @@ def test_unsupported_family_falls_back_to_hf_with_one_note(kind, capsys):
     cfg = load_config(None, ["task.name=basic_arithmetic", "backend=fast", "device=cpu"])
     gens = [build_generator(cfg, model, tok) for _ in range(2)]
     assert all(isinstance(g, HFGenerator) for g in gens)
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
     assert out.count("backend fast") == 1 and kind in out and "hf" in out
     samples = gens[0].generate(PROMPTS[:1], SamplingParams(temperature=0.0, max_new_tokens=4))
     assert samples[0][0].n_tokens >= 1

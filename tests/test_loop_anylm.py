@@ -44,7 +44,7 @@ def test_base_model_trains_with_dpo_and_grpo_on_plain_text(method, tmp_path):
     from conftest import loop_config
 
     model_dir = save_tiny_family(tmp_path / "m", "qwen2", chat_template=False)
-    cfg = loop_config(model_dir, f"train.method={method}", "loop.rounds=1", "backend=fast",
+    cfg = loop_config(model_dir, f"train.method={method}", "loop.rounds=1", "backend=fast", "train.batch_size=3",
                       "task.callable=loop_task:make_worked_example_task")
     rows = run_loop(cfg, str(tmp_path / "run"))
     assert [r["round"] for r in rows] == [0, 1]

@@ -59,7 +59,9 @@ def test_plain_format_on_a_chat_model_renders_text_and_chat_uses_the_template():
     model = make_tiny_model(len(tok))
     plain = HFGenerator(model, tok, prompt_format="plain").encode([MESSAGES])[0]
     chat = HFGenerator(model, tok).encode([MESSAGES])[0]
-    assert tok.decode(plain) == tok.bos_token + render_plain(MESSAGES) and chat != plain
+    assert plain == tok(render_plain(MESSAGES))["input_ids"]
+    assert chat == tok(tok.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True),
+                       add_special_tokens=False)["input_ids"]
 
 
 def test_plain_sft_record_is_prompt_completion_text():

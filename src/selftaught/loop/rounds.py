@@ -64,7 +64,7 @@ class Loop:
         return self.task.problems("train", self.cfg.task.n_train, seed)
 
     def run_all(self, fresh: bool = False) -> list[dict[str, Any]]:
-        resumed = self.run.prepare(self.cfg, fresh)
+        resumed = self.run.prepare(self.cfg, fresh, console=self.console)
         done = self.run.finished_rounds()
         if resumed and done:
             self.console.print(f"[bold]Resuming[/] {self.run.root}: rounds {done[0]}..{done[-1]} finished.")
@@ -188,7 +188,7 @@ class Loop:
             chosen += rationalize(self, index, problems, samples, scores, settings)
         if self.cfg.select.strip_few_shot:  # STaR: fine-tune on question -> rationale, no worked examples
             chosen = [replace(c, prompt=question_only(c.prompt)) for c in chosen]
-        records = [dict(to_sft_record(c), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule)
+        records = [dict(to_sft_record(c, self.state.prompt_format), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule)
                    for c in chosen]
         self.run.write_records(index, "selected.jsonl", records)
         return records

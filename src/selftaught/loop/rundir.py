@@ -11,7 +11,9 @@
     runs/NAME/metrics.jsonl               one line a finished round, rebuilt from the metrics.json files
 
 A round is finished when its metrics.json exists; a step is finished when its file exists (files are
-only ever renamed into place, so a file that exists is whole).
+only ever renamed into place, so a file that exists is whole). A run directory in which no step has
+finished (a run that stopped before writing anything, say a model the backend refused) holds nothing a
+changed config could contradict, so it accepts one.
 """
 
 from __future__ import annotations
@@ -52,16 +54,24 @@ class RunDir:
     def checkpoint(self, index: int) -> Path:
         return self.path(index, "checkpoint")
 
-    def prepare(self, cfg: Config, fresh: bool) -> bool:
+    def prepare(self, cfg: Config, fresh: bool, console=None) -> bool:
         """Create or reopen the run directory; True when resuming an earlier run.
 
         A resume must use the same config: a changed recipe on an existing run is an error (use
-        --fresh or another --run-dir), so files from two configs never mix.
+        --fresh or another --run-dir), so files from two configs never mix. Where no step has
+        finished yet (`has_results` is False), the new config replaces the old one, with a note.
         """
         text = dump_config(cfg)
         if self.config_path.exists() and not fresh:
             old = _as_current(yaml.safe_load(self.config_path.read_text()))
             new = yaml.safe_load(text)
+            if old != new and not self.has_results():
+                diff = _diff_keys(old, new)
+                if console is not None:
+                    console.print(f"note: {self.root} has no finished step yet; its config is replaced "
+                                  f"(changed: {', '.join(diff)}).", highlight=False)
+                atomic_write_text(self.config_path, text)
+                return False
             if old != new:
                 diff = _diff_keys(old, new)
                 raise SelftaughtError(
@@ -78,6 +88,11 @@ class RunDir:
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.config_path, text)
         return False
+
+    def has_results(self) -> bool:
+        """Whether any step has written a file under rounds/ (samples, scores, eval, metrics, a checkpoint)."""
+        rounds = self.root / "rounds"
+        return rounds.exists() and any(p.is_file() for p in rounds.rglob("*"))
 
     def finished_rounds(self) -> list[int]:
         rounds = self.root / "rounds"

@@ -22,19 +22,23 @@ BackendFactory = Callable[[Config, Any, Any], Generator]
 def _hf_backend(cfg: Config, model: Any = None, tokenizer: Any = None) -> Generator:
     if model is None or tokenizer is None:
         model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
-    return HFGenerator(model, tokenizer, batch_size=cfg.sampling.batch_size, device=model.device)
+    return HFGenerator(model, tokenizer, batch_size=cfg.sampling.batch_size, device=model.device,
+                       prompt_format=cfg.prompt.format)
 
 
 def _fast_backend(cfg: Config, model: Any = None, tokenizer: Any = None) -> Generator:
     from . import fast_kernels
-    from .fast import FastGenerator
+    from .fast import FastGenerator, fallback_note
 
     if cfg.fast_attention == "triton" and fast_kernels.triton is None:
         raise SelftaughtError("fast_attention: triton needs the `triton` package (it comes with torch's CUDA "
                               "wheels); use fast_attention: sdpa on this machine.")
     if model is None or tokenizer is None:
         model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
-    return FastGenerator(model, tokenizer, max_batch=cfg.sampling.batch_size, attention=cfg.fast_attention)
+    if fallback_note(model):  # a family the fast sampler does not cover: transformers generate instead
+        return _hf_backend(cfg, model, tokenizer)
+    return FastGenerator(model, tokenizer, max_batch=cfg.sampling.batch_size, attention=cfg.fast_attention,
+                         prompt_format=cfg.prompt.format)
 
 
 BACKENDS: dict[str, Union[BackendFactory, str]] = {

@@ -41,8 +41,23 @@ import torch
 from ..core.errors import SelftaughtError
 from ..core.records import Prompt, Sample, SamplingParams
 from .fast_kernels import job_seed, row_keys, sample
-from .fast_model import FastWeights, decode, prefill, rope_tables
+from .fast_model import FastWeights, decode, prefill, rope_tables, sliding_window, unsupported
 from .hf import HFGenerator
+from .resolve import console
+
+FALLBACK_NOTED: set[str] = set()  # model types whose fallback to hf was already printed in this process
+
+
+def fallback_note(model) -> str | None:
+    """Why backend fast cannot run `model` (None: it can); printed once per model type per process, as
+    the note that backend hf runs it instead."""
+    reason = unsupported(model)
+    kind = str(getattr(model.config, "model_type", "?"))
+    if reason is not None and kind not in FALLBACK_NOTED:
+        FALLBACK_NOTED.add(kind)
+        console.print(f"[yellow]note:[/] backend fast cannot run this model ({reason}); "
+                      f"using backend hf (transformers generate) for {kind} instead.")
+    return reason
 
 BUCKET = 64  # attention-length and cache-length granularity
 
@@ -90,7 +105,7 @@ class FastGenerator:
                  device: str | torch.device | None = None, cuda_graphs: bool | None = None,
                  prefill_tokens: int | None = None, sync_every: int | None = None, stop_on_eos: bool = True,
                  attention: str = "sdpa", share_prefix: bool | None = None,
-                 matmul_dtype: torch.dtype | str | None = None) -> None:
+                 matmul_dtype: torch.dtype | str | None = None, prompt_format: str = "auto") -> None:
         if max_batch < 1 or (sync_every is not None and sync_every < 1):
             raise ValueError(f"max_batch and sync_every must be at least 1, got {max_batch}, {sync_every}")
         if attention not in ("sdpa", "triton"):
@@ -103,7 +118,9 @@ class FastGenerator:
         if self.share_prefix and attention == "triton":
             raise ValueError("share_prefix works with attention='sdpa' only")
         self.attention = attention
-        self._hf = HFGenerator(model, tokenizer, batch_size=1, device=model.device)  # prompt encoding, EOS ids
+        # prompt encoding, EOS ids; also generates a call whose sequences outgrow the model's sliding window
+        self._hf = HFGenerator(model, tokenizer, batch_size=max_batch, device=model.device, prompt_format=prompt_format)
+        self.prompt_format = self._hf.prompt_format
         self.model, self.tokenizer, self.device = model, tokenizer, model.device
         self.max_batch, self.max_len, self.stop_on_eos = max_batch, max_len, stop_on_eos
         self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else cuda_graphs
@@ -123,7 +140,13 @@ class FastGenerator:
         """n samples for each prompt, in prompt order (greedy: one decode, copied n times)."""
         if problem_ids is not None and len(problem_ids) != len(prompts):
             raise ValueError(f"{len(problem_ids)} problem_ids for {len(prompts)} prompts")
-        outs = self.generate_ids(self._hf.encode(prompts), params, n)
+        prompt_ids = self._hf.encode(prompts)
+        window = sliding_window(self.model.config)
+        if window and prompt_ids and max(map(len, prompt_ids)) + params.max_new_tokens > window:
+            console.print(f"[yellow]note:[/] sequences longer than the model's sliding window ({window}): "
+                          "this call runs through transformers generate.")
+            return self._hf.generate(prompts, params, n, problem_ids)
+        outs = self.generate_ids(prompt_ids, params, n)
         flat = [o for row in outs for o in row]
         texts = self.tokenizer.batch_decode([o["tokens"] for o in flat], skip_special_tokens=True)
         for o, t in zip(flat, texts):

@@ -1,4 +1,11 @@
-"""The fast backend's own forward pass for Llama-family models (SmolLM2, Llama, Qwen2 shapes).
+"""The fast backend's own forward pass for Llama-shaped models: Llama (SmolLM2), Mistral, Qwen2, Qwen3, Phi-3.
+
+These families share one block: pre-norm RMSNorm, rotary attention with grouped KV heads, a gated MLP.
+They differ only in ways the pass covers: q/k/v biases (Qwen2), per-head q/k RMSNorm before rope
+(Qwen3), q/k/v and gate/up already fused in one matrix (Phi-3), a sliding window (Mistral: at lengths
+inside the window it changes nothing, and `window` lets the generator check that). `unsupported(model)`
+names what a model has beyond that (Gemma 3's (1 + w) norms, sandwich norms, local/global rope and
+scaled embeddings; GPT-2's learned positions; partial rotary), so the backend can fall back to `hf`.
 
 `FastWeights.from_hf(model)` takes the weights out of a transformers model (q/k/v fused into one
 matrix, gate/up into another, biases where the model has them, lm_head tied or not) and builds the
@@ -28,7 +35,8 @@ import torch.nn.functional as F
 from ..core.errors import SelftaughtError
 from .fast_kernels import decode_attention
 
-_SUPPORTED = ("llama", "qwen2")
+SUPPORTED = ("llama", "mistral", "qwen2", "qwen3", "phi3")
+_ACTIVATIONS = ("silu", "gelu", "gelu_pytorch_tanh")
 
 
 @dataclass
@@ -43,6 +51,40 @@ class _Layer:
     bgu: torch.Tensor | None
     wdown: torch.Tensor
     bdown: torch.Tensor | None
+    qn: torch.Tensor | None = None  # per-head q/k RMSNorm weights [head_dim] (Qwen3)
+    kn: torch.Tensor | None = None
+
+
+def _qkv_mods(attn) -> list:
+    return [attn.qkv_proj] if hasattr(attn, "qkv_proj") else [attn.q_proj, attn.k_proj, attn.v_proj]
+
+
+def _gate_up_mods(mlp) -> list:
+    return [mlp.gate_up_proj] if hasattr(mlp, "gate_up_proj") else [mlp.gate_proj, mlp.up_proj]
+
+
+def sliding_window(cfg) -> int | None:
+    """The attention window the model applies (None: full attention at every length)."""
+    window = getattr(cfg, "sliding_window", None)
+    if getattr(cfg, "model_type", "") in ("qwen2", "qwen3") and not getattr(cfg, "use_sliding_window", False):
+        return None
+    return int(window) if window else None
+
+
+def unsupported(model) -> str | None:
+    """Why the fast forward pass cannot run `model` (None: it can)."""
+    cfg = model.config
+    kind = getattr(cfg, "model_type", "?")
+    if kind not in SUPPORTED:
+        return f"model_type {kind!r} is not one of the families it covers ({', '.join(SUPPORTED)})"
+    if getattr(cfg, "hidden_act", None) not in _ACTIVATIONS:
+        return f"activation {getattr(cfg, 'hidden_act', None)!r} is not one of {', '.join(_ACTIVATIONS)}"
+    n_heads = cfg.num_attention_heads
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
+    cos, _ = rope_tables(model, 1)
+    if cos.shape[-1] != head_dim:
+        return f"rope covers {cos.shape[-1]} of {head_dim} head dimensions (partial rotary)"
+    return None
 
 
 def _cat_bias(*mods) -> torch.Tensor | None:
@@ -67,6 +109,7 @@ class FastWeights:
     eps: float
     act: str
     matmul_dtype: torch.dtype | None = None  # None: matmuls in the model dtype; else copies of the matrices
+    window: int | None = None  # the model's sliding window: sequences must fit in it (None: any length)
 
     @property
     def n_layers(self) -> int:
@@ -83,31 +126,26 @@ class FastWeights:
     @classmethod
     def from_hf(cls, model, max_positions: int = 1, matmul_dtype: torch.dtype | None = None) -> "FastWeights":
         cfg = model.config
-        kind = getattr(cfg, "model_type", "?")
-        if kind not in _SUPPORTED:
-            raise SelftaughtError(f"backend fast supports Llama-family models ({', '.join(_SUPPORTED)}), "
-                                  f"not model_type {kind!r}; use backend hf for this model.")
-        if getattr(cfg, "sliding_window", None) and getattr(cfg, "use_sliding_window", False):
-            raise SelftaughtError("backend fast has no sliding-window attention; use backend hf for this model.")
-        if any(hasattr(blk.self_attn, "q_norm") for blk in model.model.layers):
-            raise SelftaughtError("backend fast has no per-head q/k norm (Qwen3 shape); use backend hf.")
-        if cfg.hidden_act not in ("silu", "gelu", "gelu_pytorch_tanh"):
-            raise SelftaughtError(f"backend fast does not know activation {cfg.hidden_act!r}; use backend hf.")
+        reason = unsupported(model)
+        if reason is not None:
+            raise SelftaughtError(f"backend fast cannot run this model: {reason}; use backend hf for it.")
         base = model.model
         n_heads, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
         layers = []
         for blk in base.layers:
             at, mlp = blk.self_attn, blk.mlp
-            layers.append(_Layer(
+            qkv, gate_up = _qkv_mods(at), _gate_up_mods(mlp)
+            q_norm, k_norm = getattr(at, "q_norm", None), getattr(at, "k_norm", None)
+            layers.append(_Layer(  # own copies of the fused matrices (`refresh` keeps them current)
                 ln1=blk.input_layernorm.weight.detach(),
-                wqkv=torch.cat([at.q_proj.weight, at.k_proj.weight, at.v_proj.weight]).detach(),
-                bqkv=_detach(_cat_bias(at.q_proj, at.k_proj, at.v_proj)),
+                wqkv=torch.cat([m.weight for m in qkv]).detach(), bqkv=_detach(_cat_bias(*qkv)),
                 wo=at.o_proj.weight.detach(), bo=_detach(at.o_proj.bias),
                 ln2=blk.post_attention_layernorm.weight.detach(),
-                wgu=torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach(),
-                bgu=_detach(_cat_bias(mlp.gate_proj, mlp.up_proj)),
-                wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias)))
+                wgu=torch.cat([m.weight for m in gate_up]).detach(), bgu=_detach(_cat_bias(*gate_up)),
+                wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias),
+                qn=None if q_norm is None else q_norm.weight.detach(),
+                kn=None if k_norm is None else k_norm.weight.detach()))
         cos, sin = rope_tables(model, max_positions)
         lm_head = model.get_output_embeddings().weight.detach()
         if matmul_dtype is not None and matmul_dtype != lm_head.dtype:
@@ -118,7 +156,8 @@ class FastWeights:
             matmul_dtype = None
         return cls(embed=base.embed_tokens.weight.detach(), layers=layers, norm=base.norm.weight.detach(),
                    lm_head=lm_head, cos=cos, sin=sin, n_heads=n_heads, n_kv=n_kv, head_dim=head_dim,
-                   eps=float(cfg.rms_norm_eps), act=cfg.hidden_act, matmul_dtype=matmul_dtype)
+                   eps=float(cfg.rms_norm_eps), act=cfg.hidden_act, matmul_dtype=matmul_dtype,
+                   window=sliding_window(cfg))
 
     def refresh(self, model) -> None:
         """Copy the model's current weights into this object's own copies, in place: the fused q/k/v and
@@ -131,15 +170,16 @@ class FastWeights:
         with torch.no_grad():
             for ly, blk in zip(self.layers, model.model.layers):
                 at, mlp = blk.self_attn, blk.mlp
-                _cat_into(ly.wqkv, [at.q_proj.weight, at.k_proj.weight, at.v_proj.weight])
-                _cat_into(ly.wgu, [mlp.gate_proj.weight, mlp.up_proj.weight])
+                qkv, gate_up = _qkv_mods(at), _gate_up_mods(mlp)
+                _cat_into(ly.wqkv, [m.weight for m in qkv])
+                _cat_into(ly.wgu, [m.weight for m in gate_up])
                 if self.matmul_dtype is not None:
                     ly.wo.copy_(at.o_proj.weight)
                     ly.wdown.copy_(mlp.down_proj.weight)
                 if ly.bqkv is not None:
-                    ly.bqkv.copy_(_cat_bias(at.q_proj, at.k_proj, at.v_proj))
+                    ly.bqkv.copy_(_cat_bias(*qkv))
                 if ly.bgu is not None:
-                    ly.bgu.copy_(_cat_bias(mlp.gate_proj, mlp.up_proj))
+                    ly.bgu.copy_(_cat_bias(*gate_up))
             if self.matmul_dtype is not None:
                 self.lm_head.copy_(model.get_output_embeddings().weight)
 
@@ -218,6 +258,8 @@ def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
     for i, ly in enumerate(w.layers):
         qkv = _linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv)
         q, k, v = qkv.view(p_count, t_len, h_dim + 2 * kv, d).transpose(1, 2).split([h_dim, kv, kv], dim=1)
+        if ly.qn is not None:
+            q, k = rms_norm(q, ly.qn, w.eps), rms_norm(k, ly.kn, w.eps)
         q, k = _rope(q, cos, sin), _rope(k, cos, sin)
         ks[i], vs[i] = k, v
         if prefix is None:
@@ -257,7 +299,10 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
     x = w.embed[tok]
     for i, ly in enumerate(w.layers):
         qkv = _linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
-        qk = _rope(qkv[:, :h_dim + kv], cos, sin)
+        qk = qkv[:, :h_dim + kv]
+        if ly.qn is not None:
+            qk = torch.cat([rms_norm(qk[:, :h_dim], ly.qn, w.eps), rms_norm(qk[:, h_dim:], ly.kn, w.eps)], dim=1)
+        qk = _rope(qk, cos, sin)
         q, k, v = qk[:, :h_dim], qk[:, h_dim:], qkv[:, h_dim + kv:]
         layer_k, layer_v = cache_k[i], cache_v[i]
         layer_k[rows, :, pos] = k

@@ -29,6 +29,7 @@ from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
+from ..tasks.formats import format_prompt, resolve_prompt_format
 from .resolve import console
 
 
@@ -77,7 +78,9 @@ class HFGenerator:
     """Samples completions with a transformers causal LM (implements `core.protocols.Generator`).
 
     The tokenizer is not changed (batches are left-padded here, whatever its `padding_side`); the pad
-    id is its pad token, else the first EOS id.
+    id is its pad token, else the first EOS id. `prompt_format` (`auto`, `chat`, `plain`; recipe key
+    `prompt.format`) decides how chat-message prompts become text (`tasks.formats`); `auto` picks
+    `plain` for a tokenizer without a chat template. The resolved name is `self.prompt_format`.
 
     `batch_size` counts sequences (prompts x n). Sequences are sorted by prompt length so each batch
     pads little, then results are put back in prompt order. Batch b is seeded with `params.seed + b`,
@@ -85,25 +88,25 @@ class HFGenerator:
     """
 
     def __init__(self, model, tokenizer, batch_size: int = 64, device: str | torch.device | None = None,
-                 progress: bool = False) -> None:
+                 progress: bool = False, prompt_format: str = "auto") -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.model, self.tokenizer, self.batch_size, self.progress = model, tokenizer, batch_size, progress
         self.device = torch.device(device) if device is not None else model.device
         self.eos_ids = _eos_ids(model, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
+        self.prompt_format = resolve_prompt_format(prompt_format, tokenizer)
 
     def encode(self, prompts: Sequence[Prompt]) -> list[list[int]]:
-        """Token ids per prompt: chat messages through the chat template, plain strings as they are."""
+        """Token ids per prompt: chat messages through the chat template (format `chat`) or as plain
+        text (`plain`, with the tokenizer's special tokens such as BOS); strings as they are."""
         texts, special = [], []
         for p in prompts:
+            p = format_prompt(p, self.prompt_format)
             if isinstance(p, str):
                 texts.append(p)
                 special.append(True)
             else:
-                if not getattr(self.tokenizer, "chat_template", None):
-                    raise SelftaughtError("a prompt is a list of chat messages, but the tokenizer has no chat "
-                                          "template; use a chat (instruct) model or plain-text prompts.")
                 texts.append(self.tokenizer.apply_chat_template(list(p), tokenize=False, add_generation_prompt=True))
                 special.append(False)  # the template already holds the special tokens
         ids: list[list[int]] = [[] for _ in prompts]
