@@ -139,7 +139,7 @@ def test_no_logprobs_uses_usage_then_tokenizer(serve):
     one = gen(srv.url, logprobs=False).generate([CHAT], PARAMS, n=1)[0][0]
     assert "logprobs" not in srv.requests[0][1] and one.logprob is None and one.stats == {} and one.n_tokens == 3
     tok = lambda text, add_special_tokens: {"input_ids": list(text)}  # 1 token per character
-    many = gen(srv.url, tokenizer=tok).generate([CHAT], PARAMS, n=2)[0]
+    many = gen(srv.url, tokenizer=tok, prompt_format="chat").generate([CHAT], PARAMS, n=2)[0]
     assert [s.n_tokens for s in many] == [5, 5]  # "four0": usage counts both choices, so the tokenizer counts
 
 
@@ -251,3 +251,18 @@ def test_wait_ready(serve):
     wait_ready([srv.url], timeout=5)
     with pytest.raises(SelftaughtError, match="not ready after 0.2s"):
         wait_ready([f"http://127.0.0.1:{free_port()}/v1"], timeout=0.2, interval=0.05)
+
+
+def test_plain_format_sends_chat_prompts_as_text_to_completions(serve):
+    from conftest import make_tiny_tokenizer
+    from selftaught.tasks.formats import render_plain
+
+    srv = serve(ok)
+    base = make_tiny_tokenizer()
+    base.chat_template = None  # a base model: `auto` resolves to plain
+    for generator in (gen(srv.url, prompt_format="plain"), gen(srv.url, tokenizer=base)):
+        assert generator.prompt_format == "plain"
+        generator.generate([CHAT], PARAMS, n=1)
+        path, body, _ = srv.requests[-1]
+        assert path == "/v1/completions" and body["prompt"] == render_plain(CHAT)
+    assert gen(srv.url).prompt_format == "chat"  # no tokenizer: the server's template
