@@ -78,9 +78,11 @@ class OpenAIGenerator:
         self.max_retries, self.backoff = max_retries, backoff
         self.use_n, self.logprobs, self.progress = use_n, logprobs, False
         self._key = os.environ.get(api_key_env) or None  # never logged; see _scrub
-        # without a tokenizer `auto` cannot look for a chat template: the server's own template is used
-        self.prompt_format = "chat" if tokenizer is None and prompt_format == "auto" else resolve_prompt_format(
-            prompt_format, tokenizer)
+        # `auto` looks for a chat template in the round's tokenizer (none given: the server's template is
+        # used); `chat` trusts the server to have one (`vllm serve --chat-template`), whatever the tokenizer
+        self.prompt_format = resolve_prompt_format(prompt_format, tokenizer if prompt_format == "auto" else None)
+        if tokenizer is None and prompt_format == "auto":
+            self.prompt_format = "chat"
         self._busy = [0] * len(self.base_urls)
         self._turn = 0
         self._lock = threading.Lock()
