@@ -22,8 +22,9 @@ def tiny_family(kind: str, vocab_size: int, seed: int = 0, eos: int = 2, pad: in
     if kind == "gpt2":
         model = tf.GPT2LMHeadModel(tf.GPT2Config(n_embd=64, n_layer=2, n_head=4, **ids))
     elif kind == "gemma3_text":
-        model = tf.Gemma3ForCausalLM(tf.Gemma3TextConfig(**common, head_dim=16, sliding_window=512,
-                                                          query_pre_attn_scalar=16))
+        model = tf.Gemma3ForCausalLM(tf.Gemma3TextConfig(  # one local (sliding) and one global layer
+            **common, head_dim=16, sliding_window=512, query_pre_attn_scalar=24,
+            layer_types=["sliding_attention", "full_attention"]))
     else:
         config_cls, model_cls = {"llama": (tf.LlamaConfig, tf.LlamaForCausalLM),
                                  "qwen2": (tf.Qwen2Config, tf.Qwen2ForCausalLM),
@@ -38,7 +39,11 @@ def tiny_family(kind: str, vocab_size: int, seed: int = 0, eos: int = 2, pad: in
             for layer in model.model.layers:
                 for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
                     proj.bias.normal_(0, 0.5)
-        if kind == "qwen3":  # q/k norm weights away from 1, so the test sees whether they are applied
+        if kind in ("qwen3", "gemma3_text"):  # norm weights away from their init, so the test sees them
+            for name, p in model.named_parameters():
+                if "norm" in name:
+                    p.uniform_(-0.5, 0.5) if kind == "gemma3_text" else p.uniform_(0.5, 1.5)
+        if kind == "qwen3":
             for layer in model.model.layers:
                 layer.self_attn.q_norm.weight.uniform_(0.5, 1.5)
                 layer.self_attn.k_norm.weight.uniform_(0.5, 1.5)

@@ -128,6 +128,9 @@ class FastGenerator:
         self.prefill_tokens = prefill_tokens or (16384 if self.device.type == "cuda" else 2048)
         self.matmul_dtype = pick_matmul_dtype(matmul_dtype, model)
         self.weights = FastWeights.from_hf(model, matmul_dtype=self.matmul_dtype)
+        if attention == "triton" and self.weights.scale is not None:
+            raise ValueError("attention='triton' scales by 1/sqrt(head_dim); this model has its own attention "
+                             "scale (Gemma 3): use attention='sdpa'")
         self._seen = _fingerprint(model)
         self.cache_k = self.cache_v = self.state = self.prefix_k = self.prefix_v = None
         self._cache_len = 0

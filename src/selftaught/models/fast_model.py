@@ -1,11 +1,14 @@
-"""The fast backend's own forward pass for Llama-shaped models: Llama (SmolLM2), Mistral, Qwen2, Qwen3, Phi-3.
+"""The fast backend's own forward pass for Llama-shaped models: Llama (SmolLM2), Mistral, Qwen2, Qwen3,
+Phi-3, Gemma 3 (text).
 
 These families share one block: pre-norm RMSNorm, rotary attention with grouped KV heads, a gated MLP.
 They differ only in ways the pass covers: q/k/v biases (Qwen2), per-head q/k RMSNorm before rope
-(Qwen3), q/k/v and gate/up already fused in one matrix (Phi-3), a sliding window (Mistral: at lengths
-inside the window it changes nothing, and `window` lets the generator check that). `unsupported(model)`
-names what a model has beyond that (Gemma 3's (1 + w) norms, sandwich norms, local/global rope and
-scaled embeddings; GPT-2's learned positions; partial rotary), so the backend can fall back to `hf`.
+(Qwen3, Gemma 3), q/k/v and gate/up already fused in one matrix (Phi-3); Gemma 3's RMSNorm scaling by
+(1 + w) in float32, norms after attention and after the MLP too, embeddings scaled by sqrt(hidden),
+its own attention scale, and two rope tables (local layers, global layers); a sliding window (Mistral,
+Gemma 3's local layers: at lengths inside the window it changes nothing, and `window` lets the
+generator check that). `unsupported(model)` names what a model has beyond that (GPT-2's learned
+positions, partial rotary, logit soft-capping), so the backend can fall back to `hf`.
 
 `FastWeights.from_hf(model)` takes the weights out of a transformers model (q/k/v fused into one
 matrix, gate/up into another, biases where the model has them, lm_head tied or not) and builds the
@@ -35,7 +38,7 @@ import torch.nn.functional as F
 from ..core.errors import SelftaughtError
 from .fast_kernels import decode_attention
 
-SUPPORTED = ("llama", "mistral", "qwen2", "qwen3", "phi3")
+SUPPORTED = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma3_text")
 _ACTIVATIONS = ("silu", "gelu", "gelu_pytorch_tanh")
 
 
@@ -51,8 +54,11 @@ class _Layer:
     bgu: torch.Tensor | None
     wdown: torch.Tensor
     bdown: torch.Tensor | None
-    qn: torch.Tensor | None = None  # per-head q/k RMSNorm weights [head_dim] (Qwen3)
+    qn: torch.Tensor | None = None  # per-head q/k RMSNorm weights [head_dim] (Qwen3, Gemma 3)
     kn: torch.Tensor | None = None
+    post_attn: torch.Tensor | None = None  # norms of the attention and MLP outputs (Gemma 3)
+    post_mlp: torch.Tensor | None = None
+    rope: int = 0  # which rope table (Gemma 3: local or global layer)
 
 
 def _qkv_mods(attn) -> list:
@@ -61,6 +67,10 @@ def _qkv_mods(attn) -> list:
 
 def _gate_up_mods(mlp) -> list:
     return [mlp.gate_up_proj] if hasattr(mlp, "gate_up_proj") else [mlp.gate_proj, mlp.up_proj]
+
+
+def _activation(cfg) -> str | None:
+    return getattr(cfg, "hidden_activation", None) or getattr(cfg, "hidden_act", None)
 
 
 def sliding_window(cfg) -> int | None:
@@ -77,8 +87,12 @@ def unsupported(model) -> str | None:
     kind = getattr(cfg, "model_type", "?")
     if kind not in SUPPORTED:
         return f"model_type {kind!r} is not one of the families it covers ({', '.join(SUPPORTED)})"
-    if getattr(cfg, "hidden_act", None) not in _ACTIVATIONS:
-        return f"activation {getattr(cfg, 'hidden_act', None)!r} is not one of {', '.join(_ACTIVATIONS)}"
+    if _activation(cfg) not in _ACTIVATIONS:
+        return f"activation {_activation(cfg)!r} is not one of {', '.join(_ACTIVATIONS)}"
+    if getattr(cfg, "final_logit_softcapping", None) or getattr(cfg, "attn_logit_softcapping", None):
+        return "logit soft-capping"
+    if getattr(cfg, "use_bidirectional_attention", False):
+        return "bidirectional attention"
     n_heads = cfg.num_attention_heads
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
     cos, _ = rope_tables(model, 1)
@@ -110,6 +124,9 @@ class FastWeights:
     act: str
     matmul_dtype: torch.dtype | None = None  # None: matmuls in the model dtype; else copies of the matrices
     window: int | None = None  # the model's sliding window: sequences must fit in it (None: any length)
+    gemma: bool = False  # Gemma's RMSNorm: (normalised * (1 + w)) in float32, then cast
+    embed_scale: torch.Tensor | None = None  # multiplies the embeddings (Gemma: sqrt(hidden))
+    scale: float | None = None  # attention softmax scale (None: 1/sqrt(head_dim))
 
     @property
     def n_layers(self) -> int:
@@ -130,10 +147,12 @@ class FastWeights:
         if reason is not None:
             raise SelftaughtError(f"backend fast cannot run this model: {reason}; use backend hf for it.")
         base = model.model
+        kinds, rope_of = _rope_kinds(model)
+        gemma = kind_of(model) == "gemma3_text"
         n_heads, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
         layers = []
-        for blk in base.layers:
+        for i, blk in enumerate(base.layers):
             at, mlp = blk.self_attn, blk.mlp
             qkv, gate_up = _qkv_mods(at), _gate_up_mods(mlp)
             q_norm, k_norm = getattr(at, "q_norm", None), getattr(at, "k_norm", None)
@@ -141,11 +160,13 @@ class FastWeights:
                 ln1=blk.input_layernorm.weight.detach(),
                 wqkv=torch.cat([m.weight for m in qkv]).detach(), bqkv=_detach(_cat_bias(*qkv)),
                 wo=at.o_proj.weight.detach(), bo=_detach(at.o_proj.bias),
-                ln2=blk.post_attention_layernorm.weight.detach(),
+                ln2=(blk.pre_feedforward_layernorm if gemma else blk.post_attention_layernorm).weight.detach(),
                 wgu=torch.cat([m.weight for m in gate_up]).detach(), bgu=_detach(_cat_bias(*gate_up)),
                 wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias),
                 qn=None if q_norm is None else q_norm.weight.detach(),
-                kn=None if k_norm is None else k_norm.weight.detach()))
+                kn=None if k_norm is None else k_norm.weight.detach(),
+                post_attn=blk.post_attention_layernorm.weight.detach() if gemma else None,
+                post_mlp=blk.post_feedforward_layernorm.weight.detach() if gemma else None, rope=rope_of[i]))
         cos, sin = rope_tables(model, max_positions)
         lm_head = model.get_output_embeddings().weight.detach()
         if matmul_dtype is not None and matmul_dtype != lm_head.dtype:
@@ -156,8 +177,10 @@ class FastWeights:
             matmul_dtype = None
         return cls(embed=base.embed_tokens.weight.detach(), layers=layers, norm=base.norm.weight.detach(),
                    lm_head=lm_head, cos=cos, sin=sin, n_heads=n_heads, n_kv=n_kv, head_dim=head_dim,
-                   eps=float(cfg.rms_norm_eps), act=cfg.hidden_act, matmul_dtype=matmul_dtype,
-                   window=sliding_window(cfg))
+                   eps=float(cfg.rms_norm_eps), act=_activation(cfg), matmul_dtype=matmul_dtype,
+                   window=sliding_window(cfg), gemma=gemma,
+                   embed_scale=base.embed_tokens.embed_scale.to(base.embed_tokens.weight.dtype).detach().clone() if gemma else None,
+                   scale=float(cfg.query_pre_attn_scalar) ** -0.5 if gemma else None)
 
     def refresh(self, model) -> None:
         """Copy the model's current weights into this object's own copies, in place: the fused q/k/v and
@@ -192,13 +215,31 @@ def _cat_into(out: torch.Tensor, parts: list[torch.Tensor]) -> None:
         out.copy_(torch.cat(parts))
 
 
+def kind_of(model) -> str:
+    return str(getattr(model.config, "model_type", "?"))
+
+
+def _rope_kinds(model) -> tuple[list[str | None], list[int]]:
+    """(the rope variants of a model's rotary module, each layer's index into them): Gemma 3's module
+    computes one table per layer type (local, global); other models have one table (`None`)."""
+    types = getattr(model.config, "layer_types", None)
+    rotary = model.model.rotary_emb
+    if types and all(hasattr(rotary, f"{t}_inv_freq") for t in types):
+        kinds = sorted(set(types))
+        return list(kinds), [kinds.index(t) for t in types]
+    return [None], [0] * len(model.model.layers)
+
+
 def rope_tables(model, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cos, sin) [positions, head_dim] in the model dtype, from the model's own rotary module."""
+    """(cos, sin) [tables, positions, head_dim] in the model dtype, from the model's own rotary module
+    (one table per rope variant, `_rope_kinds`)."""
     embed = model.model.embed_tokens.weight
     pos = torch.arange(positions, device=embed.device)[None]
+    x = embed[:1, None].detach()
     with torch.no_grad():
-        cos, sin = model.model.rotary_emb(embed[:1, None].detach(), pos)
-    return cos[0], sin[0]
+        pairs = [model.model.rotary_emb(x, pos) if kind is None else model.model.rotary_emb(x, pos, kind)
+                 for kind in _rope_kinds(model)[0]]
+    return torch.stack([c[0] for c, _ in pairs]), torch.stack([s_[0] for _, s_ in pairs])
 
 
 def _detach(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -209,6 +250,26 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """transformers' LlamaRMSNorm: normalise in float32, cast back, then scale in the model dtype."""
     h = F.rms_norm(x.float(), (x.shape[-1],), eps=eps)
     return weight * h.to(x.dtype)
+
+
+def gemma_rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """transformers' Gemma3RMSNorm: normalise and scale by (1 + w), both in float32, then cast back."""
+    return (F.rms_norm(x.float(), (x.shape[-1],), eps=eps) * (1.0 + weight.float())).to(x.dtype)
+
+
+def _norm(w: "FastWeights", x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return gemma_rms_norm(x, weight, w.eps) if w.gemma else rms_norm(x, weight, w.eps)
+
+
+def _embed(w: "FastWeights", ids: torch.Tensor) -> torch.Tensor:
+    x = w.embed[ids]
+    return x if w.embed_scale is None else x * w.embed_scale
+
+
+def _attn_out(w: "FastWeights", ly: _Layer, x: torch.Tensor, o: torch.Tensor) -> torch.Tensor:
+    """The residual stream after attention: x + o_proj(o) (normed first where the model norms it)."""
+    out = _linear(o, ly.wo, ly.bo)
+    return x + (out if ly.post_attn is None else _norm(w, out, ly.post_attn))
 
 
 def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -232,12 +293,13 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = N
 
 
 def _mlp(w: FastWeights, ly: _Layer, x: torch.Tensor) -> torch.Tensor:
-    gate, up = _linear(rms_norm(x, ly.ln2, w.eps), ly.wgu, ly.bgu).chunk(2, dim=-1)
-    return x + _linear(_act(gate, w.act) * up, ly.wdown, ly.bdown)
+    gate, up = _linear(_norm(w, x, ly.ln2), ly.wgu, ly.bgu).chunk(2, dim=-1)
+    out = _linear(_act(gate, w.act) * up, ly.wdown, ly.bdown)
+    return x + (out if ly.post_mlp is None else _norm(w, out, ly.post_mlp))
 
 
 def _logits(w: FastWeights, x: torch.Tensor) -> torch.Tensor:
-    return _linear(rms_norm(x, w.norm, w.eps), w.lm_head)
+    return _linear(_norm(w, x, w.norm), w.lm_head)
 
 
 def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
@@ -249,27 +311,27 @@ def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
     p_count, t_len = ids.shape
     h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
     start = 0 if prefix is None else prefix[0].shape[2]
-    cos, sin = w.cos[start:start + t_len][None, None], w.sin[start:start + t_len][None, None]
+    cos, sin = w.cos[:, start:start + t_len][:, None, None], w.sin[:, start:start + t_len][:, None, None]
     ks = torch.empty((w.n_layers, p_count, kv, t_len, d), dtype=w.dtype, device=ids.device)
     vs = torch.empty_like(ks)
     if prefix is not None:  # row token t sees the prefix and its own tokens 0..t
         mask = torch.ones((t_len, start + t_len), dtype=torch.bool, device=ids.device).tril(diagonal=start)
-    x = w.embed[ids]
+    x = _embed(w, ids)
     for i, ly in enumerate(w.layers):
-        qkv = _linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv)
+        qkv = _linear(_norm(w, x, ly.ln1), ly.wqkv, ly.bqkv)
         q, k, v = qkv.view(p_count, t_len, h_dim + 2 * kv, d).transpose(1, 2).split([h_dim, kv, kv], dim=1)
         if ly.qn is not None:
-            q, k = rms_norm(q, ly.qn, w.eps), rms_norm(k, ly.kn, w.eps)
-        q, k = _rope(q, cos, sin), _rope(k, cos, sin)
+            q, k = _norm(w, q, ly.qn), _norm(w, k, ly.kn)
+        q, k = _rope(q, cos[ly.rope], sin[ly.rope]), _rope(k, cos[ly.rope], sin[ly.rope])
         ks[i], vs[i] = k, v
         if prefix is None:
-            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=kv != h_dim)
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=kv != h_dim, scale=w.scale)
         else:
             shape = (p_count, kv, start, d)
             k = torch.cat([prefix[0][i][None].expand(shape), k], dim=2)
             v = torch.cat([prefix[1][i][None].expand(shape), v], dim=2)
-            o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=kv != h_dim)
-        x = x + _linear(o.transpose(1, 2).reshape(p_count, t_len, h_dim * d), ly.wo, ly.bo)
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=kv != h_dim, scale=w.scale)
+        x = _attn_out(w, ly, x, o.transpose(1, 2).reshape(p_count, t_len, h_dim * d))
         x = _mlp(w, ly, x)
     last = x[torch.arange(p_count, device=ids.device), lens - 1]
     return ks, vs, _logits(w, last)
@@ -289,20 +351,20 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
     h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
     group = h_dim // kv
     rows = torch.arange(slots, device=tok.device)
-    cos, sin = w.cos[pos][:, None], w.sin[pos][:, None]
+    cos, sin = w.cos[:, pos][:, :, None], w.sin[:, pos][:, :, None]
     start = 0 if prefix is None else prefix[0].shape[2]
     if attention == "sdpa":
         visible = torch.arange(start, length, device=tok.device)[None] <= pos[:, None]
         mask = torch.zeros(visible.shape, dtype=torch.float32 if prefix is not None else w.dtype,
                            device=tok.device).masked_fill_(~visible, float("-inf"))
         mask = mask[:, None, None]  # [S, 1, 1, L - P0], additive, built once for all layers
-    x = w.embed[tok]
+    x = _embed(w, tok)
     for i, ly in enumerate(w.layers):
-        qkv = _linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
+        qkv = _linear(_norm(w, x, ly.ln1), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
         qk = qkv[:, :h_dim + kv]
         if ly.qn is not None:
-            qk = torch.cat([rms_norm(qk[:, :h_dim], ly.qn, w.eps), rms_norm(qk[:, h_dim:], ly.kn, w.eps)], dim=1)
-        qk = _rope(qk, cos, sin)
+            qk = torch.cat([_norm(w, qk[:, :h_dim], ly.qn), _norm(w, qk[:, h_dim:], ly.kn)], dim=1)
+        qk = _rope(qk, cos[ly.rope], sin[ly.rope])
         q, k, v = qk[:, :h_dim], qk[:, h_dim:], qkv[:, h_dim + kv:]
         layer_k, layer_v = cache_k[i], cache_v[i]
         layer_k[rows, :, pos] = k
@@ -311,21 +373,21 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
             o = decode_attention(q, layer_k, layer_v, pos)
         elif prefix is not None:
             o = _split_attention(q.reshape(slots, kv, group, d), prefix[0][i], prefix[1][i],
-                                 layer_k[:slots, :, start:length], layer_v[:slots, :, start:length], mask)
+                                 layer_k[:slots, :, start:length], layer_v[:slots, :, start:length], mask, w.scale)
         else:
             o = F.scaled_dot_product_attention(q.reshape(slots, kv, group, d), layer_k[:slots, :, :length],
-                                               layer_v[:slots, :, :length], attn_mask=mask)
-        x = x + _linear(o.reshape(slots, h_dim * d), ly.wo, ly.bo)
+                                               layer_v[:slots, :, :length], attn_mask=mask, scale=w.scale)
+        x = _attn_out(w, ly, x, o.reshape(slots, h_dim * d))
         x = _mlp(w, ly, x)
     return _logits(w, x)
 
 
 def _split_attention(q: torch.Tensor, pk: torch.Tensor, pv: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                     mask: torch.Tensor) -> torch.Tensor:
+                     mask: torch.Tensor, scale: float | None = None) -> torch.Tensor:
     """Softmax attention of q [S, kv, G, d] over a shared prefix pk/pv [kv, P0, d] followed by each
     slot's own k/v [S, kv, L, d] (additive float32 `mask` [S, 1, 1, L]); scores and softmax in float32."""
     slots, kv, group, d = q.shape
-    scale = d ** -0.5
+    scale = d ** -0.5 if scale is None else scale
     qf = q.float()
     flat = qf.transpose(0, 1).reshape(kv, slots * group, d)  # every slot's queries against one prefix
     pre = torch.matmul(flat, pk.float().transpose(1, 2)).view(kv, slots, group, -1).transpose(0, 1) * scale
