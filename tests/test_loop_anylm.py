@@ -24,7 +24,8 @@ def default_recipe(model_dir, *sets):
     return load_config(recipe, [f"model={model_dir}", *TINY, *sets])
 
 
-@pytest.mark.parametrize("kind,chat", [("llama", False), ("qwen2", False), ("qwen3", True), ("gemma3_text", False)])
+@pytest.mark.parametrize("kind,chat", [("llama", False), ("qwen2", False), ("qwen3", True), ("gemma3_text", False),
+                                       ("gpt2", False)])  # gpt2: backend fast falls back to hf
 def test_default_recipe_runs_to_the_end(kind, chat, tmp_path):
     model_dir = save_tiny_family(tmp_path / kind, kind, chat_template=chat)
     rows = run_loop(default_recipe(model_dir), str(tmp_path / "run"))
