@@ -65,7 +65,7 @@ def to_sft_record(sel: Selected, prompt_format: str = "chat") -> dict[str, Any]:
     >>> to_sft_record(Selected("p1", "p1#0", "2+2?", "2+2 = 4. Answer: 4"))
     {'messages': [{'role': 'user', 'content': '2+2?'}, {'role': 'assistant', 'content': '2+2 = 4. Answer: 4'}]}
     >>> to_sft_record(Selected("p1", "p1#0", [{"role": "user", "content": "2+2?"}], "Answer: 4"), "plain")
-    {'prompt': 'Question: 2+2?\n', 'completion': 'Answer: 4'}
+    {'prompt': 'Question: 2+2?\\n', 'completion': 'Answer: 4'}
     """
     if prompt_format == "plain":
         return plain_record({"prompt": sel.prompt, "completion": sel.completion})
