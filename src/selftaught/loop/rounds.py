@@ -188,7 +188,8 @@ class Loop:
             chosen += rationalize(self, index, problems, samples, scores, settings)
         if self.cfg.select.strip_few_shot:  # STaR: fine-tune on question -> rationale, no worked examples
             chosen = [replace(c, prompt=question_only(c.prompt)) for c in chosen]
-        records = [dict(to_sft_record(c, self.state.prompt_format), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule)
+        fmt = self.state.prompt_format  # plain (a base model): prompt/completion text, as it was sampled
+        records = [dict(to_sft_record(c, fmt), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule)
                    for c in chosen]
         self.run.write_records(index, "selected.jsonl", records)
         return records

@@ -41,7 +41,8 @@ import torch
 from ..core.errors import SelftaughtError
 from ..core.records import Prompt, Sample, SamplingParams
 from .fast_kernels import job_seed, row_keys, sample
-from .fast_model import FastWeights, decode, prefill, rope_tables, sliding_window, unsupported
+from .fast_families import rope_tables, sliding_window, unsupported
+from .fast_model import FastWeights, decode, prefill
 from .hf import HFGenerator
 from .resolve import console
 

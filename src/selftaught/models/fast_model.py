@@ -36,10 +36,9 @@ import torch
 import torch.nn.functional as F
 
 from ..core.errors import SelftaughtError
+from .fast_families import (activation, gate_up_mods, kind_of, qkv_mods, rope_kinds, rope_tables, sliding_window,
+                            unsupported)
 from .fast_kernels import decode_attention
-
-SUPPORTED = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma3_text")
-_ACTIVATIONS = ("silu", "gelu", "gelu_pytorch_tanh")
 
 
 @dataclass
@@ -59,46 +58,6 @@ class _Layer:
     post_attn: torch.Tensor | None = None  # norms of the attention and MLP outputs (Gemma 3)
     post_mlp: torch.Tensor | None = None
     rope: int = 0  # which rope table (Gemma 3: local or global layer)
-
-
-def _qkv_mods(attn) -> list:
-    return [attn.qkv_proj] if hasattr(attn, "qkv_proj") else [attn.q_proj, attn.k_proj, attn.v_proj]
-
-
-def _gate_up_mods(mlp) -> list:
-    return [mlp.gate_up_proj] if hasattr(mlp, "gate_up_proj") else [mlp.gate_proj, mlp.up_proj]
-
-
-def _activation(cfg) -> str | None:
-    return getattr(cfg, "hidden_activation", None) or getattr(cfg, "hidden_act", None)
-
-
-def sliding_window(cfg) -> int | None:
-    """The attention window the model applies (None: full attention at every length)."""
-    window = getattr(cfg, "sliding_window", None)
-    if getattr(cfg, "model_type", "") in ("qwen2", "qwen3") and not getattr(cfg, "use_sliding_window", False):
-        return None
-    return int(window) if window else None
-
-
-def unsupported(model) -> str | None:
-    """Why the fast forward pass cannot run `model` (None: it can)."""
-    cfg = model.config
-    kind = getattr(cfg, "model_type", "?")
-    if kind not in SUPPORTED:
-        return f"model_type {kind!r} is not one of the families it covers ({', '.join(SUPPORTED)})"
-    if _activation(cfg) not in _ACTIVATIONS:
-        return f"activation {_activation(cfg)!r} is not one of {', '.join(_ACTIVATIONS)}"
-    if getattr(cfg, "final_logit_softcapping", None) or getattr(cfg, "attn_logit_softcapping", None):
-        return "logit soft-capping"
-    if getattr(cfg, "use_bidirectional_attention", False):
-        return "bidirectional attention"
-    n_heads = cfg.num_attention_heads
-    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
-    cos, _ = rope_tables(model, 1)
-    if cos.shape[-1] != head_dim:
-        return f"rope covers {cos.shape[-1]} of {head_dim} head dimensions (partial rotary)"
-    return None
 
 
 def _cat_bias(*mods) -> torch.Tensor | None:
@@ -147,26 +106,11 @@ class FastWeights:
         if reason is not None:
             raise SelftaughtError(f"backend fast cannot run this model: {reason}; use backend hf for it.")
         base = model.model
-        kinds, rope_of = _rope_kinds(model)
+        rope_of = rope_kinds(model)[1]
         gemma = kind_of(model) == "gemma3_text"
         n_heads, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
-        layers = []
-        for i, blk in enumerate(base.layers):
-            at, mlp = blk.self_attn, blk.mlp
-            qkv, gate_up = _qkv_mods(at), _gate_up_mods(mlp)
-            q_norm, k_norm = getattr(at, "q_norm", None), getattr(at, "k_norm", None)
-            layers.append(_Layer(  # own copies of the fused matrices (`refresh` keeps them current)
-                ln1=blk.input_layernorm.weight.detach(),
-                wqkv=torch.cat([m.weight for m in qkv]).detach(), bqkv=_detach(_cat_bias(*qkv)),
-                wo=at.o_proj.weight.detach(), bo=_detach(at.o_proj.bias),
-                ln2=(blk.pre_feedforward_layernorm if gemma else blk.post_attention_layernorm).weight.detach(),
-                wgu=torch.cat([m.weight for m in gate_up]).detach(), bgu=_detach(_cat_bias(*gate_up)),
-                wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias),
-                qn=None if q_norm is None else q_norm.weight.detach(),
-                kn=None if k_norm is None else k_norm.weight.detach(),
-                post_attn=blk.post_attention_layernorm.weight.detach() if gemma else None,
-                post_mlp=blk.post_feedforward_layernorm.weight.detach() if gemma else None, rope=rope_of[i]))
+        layers = [_layer(blk, rope_of[i], gemma) for i, blk in enumerate(base.layers)]
         cos, sin = rope_tables(model, max_positions)
         lm_head = model.get_output_embeddings().weight.detach()
         if matmul_dtype is not None and matmul_dtype != lm_head.dtype:
@@ -177,9 +121,9 @@ class FastWeights:
             matmul_dtype = None
         return cls(embed=base.embed_tokens.weight.detach(), layers=layers, norm=base.norm.weight.detach(),
                    lm_head=lm_head, cos=cos, sin=sin, n_heads=n_heads, n_kv=n_kv, head_dim=head_dim,
-                   eps=float(cfg.rms_norm_eps), act=_activation(cfg), matmul_dtype=matmul_dtype,
+                   eps=float(cfg.rms_norm_eps), act=activation(cfg), matmul_dtype=matmul_dtype,
                    window=sliding_window(cfg), gemma=gemma,
-                   embed_scale=base.embed_tokens.embed_scale.to(base.embed_tokens.weight.dtype).detach().clone() if gemma else None,
+                   embed_scale=_embed_scale(base.embed_tokens) if gemma else None,
                    scale=float(cfg.query_pre_attn_scalar) ** -0.5 if gemma else None)
 
     def refresh(self, model) -> None:
@@ -193,7 +137,7 @@ class FastWeights:
         with torch.no_grad():
             for ly, blk in zip(self.layers, model.model.layers):
                 at, mlp = blk.self_attn, blk.mlp
-                qkv, gate_up = _qkv_mods(at), _gate_up_mods(mlp)
+                qkv, gate_up = qkv_mods(at), gate_up_mods(mlp)
                 _cat_into(ly.wqkv, [m.weight for m in qkv])
                 _cat_into(ly.wgu, [m.weight for m in gate_up])
                 if self.matmul_dtype is not None:
@@ -207,6 +151,25 @@ class FastWeights:
                 self.lm_head.copy_(model.get_output_embeddings().weight)
 
 
+def _layer(blk, rope: int, gemma: bool) -> _Layer:
+    """One decoder block's weights: views of the parameters, own copies of the fused q/k/v and gate/up
+    matrices (`FastWeights.refresh` keeps them current). Gemma norms attention and MLP outputs too."""
+    at, mlp = blk.self_attn, blk.mlp
+    qkv, gate_up = qkv_mods(at), gate_up_mods(mlp)
+    q_norm, k_norm = getattr(at, "q_norm", None), getattr(at, "k_norm", None)
+    return _Layer(
+        ln1=blk.input_layernorm.weight.detach(),
+        wqkv=torch.cat([m.weight for m in qkv]).detach(), bqkv=_detach(_cat_bias(*qkv)),
+        wo=at.o_proj.weight.detach(), bo=_detach(at.o_proj.bias),
+        ln2=(blk.pre_feedforward_layernorm if gemma else blk.post_attention_layernorm).weight.detach(),
+        wgu=torch.cat([m.weight for m in gate_up]).detach(), bgu=_detach(_cat_bias(*gate_up)),
+        wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias),
+        qn=None if q_norm is None else q_norm.weight.detach(),
+        kn=None if k_norm is None else k_norm.weight.detach(),
+        post_attn=blk.post_attention_layernorm.weight.detach() if gemma else None,
+        post_mlp=blk.post_feedforward_layernorm.weight.detach() if gemma else None, rope=rope)
+
+
 def _cat_into(out: torch.Tensor, parts: list[torch.Tensor]) -> None:
     """torch.cat(parts) written into `out`: directly when the dtypes match, else through a cast copy."""
     if out.dtype == parts[0].dtype:
@@ -215,31 +178,9 @@ def _cat_into(out: torch.Tensor, parts: list[torch.Tensor]) -> None:
         out.copy_(torch.cat(parts))
 
 
-def kind_of(model) -> str:
-    return str(getattr(model.config, "model_type", "?"))
-
-
-def _rope_kinds(model) -> tuple[list[str | None], list[int]]:
-    """(the rope variants of a model's rotary module, each layer's index into them): Gemma 3's module
-    computes one table per layer type (local, global); other models have one table (`None`)."""
-    types = getattr(model.config, "layer_types", None)
-    rotary = model.model.rotary_emb
-    if types and all(hasattr(rotary, f"{t}_inv_freq") for t in types):
-        kinds = sorted(set(types))
-        return list(kinds), [kinds.index(t) for t in types]
-    return [None], [0] * len(model.model.layers)
-
-
-def rope_tables(model, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cos, sin) [tables, positions, head_dim] in the model dtype, from the model's own rotary module
-    (one table per rope variant, `_rope_kinds`)."""
-    embed = model.model.embed_tokens.weight
-    pos = torch.arange(positions, device=embed.device)[None]
-    x = embed[:1, None].detach()
-    with torch.no_grad():
-        pairs = [model.model.rotary_emb(x, pos) if kind is None else model.model.rotary_emb(x, pos, kind)
-                 for kind in _rope_kinds(model)[0]]
-    return torch.stack([c[0] for c, _ in pairs]), torch.stack([s_[0] for _, s_ in pairs])
+def _embed_scale(embed) -> torch.Tensor:
+    """Gemma's embedding multiplier (sqrt(hidden)), in the embeddings' dtype as transformers applies it."""
+    return embed.embed_scale.to(embed.weight.dtype).detach().clone()
 
 
 def _detach(t: torch.Tensor | None) -> torch.Tensor | None:
