@@ -41,8 +41,19 @@ def test_default_recipe_runs_to_the_end(kind, chat, tmp_path):
 
 
 @pytest.mark.parametrize("method", ["dpo", "grpo"])
-def test_base_model_trains_with_dpo_and_grpo_on_plain_text(method, tmp_path):
+def test_base_model_trains_with_dpo_and_grpo_on_plain_text(method, tmp_path, monkeypatch):
     from conftest import loop_config
+    from selftaught.train import grpo as grpo_mod
+
+    seen = []
+    real = grpo_mod._trainer_class()
+
+    class Recording(real):  # GRPO samples its own completions: from the plain text, as the loop does
+        def __init__(self, *args, **kwargs):
+            seen.extend(row["prompt"] for row in kwargs["train_dataset"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(grpo_mod, "_trainer_class", lambda: Recording)
 
     model_dir = save_tiny_family(tmp_path / "m", "qwen2", chat_template=False)
     cfg = loop_config(model_dir, f"train.method={method}", "loop.rounds=1", "backend=fast", "train.batch_size=3",
@@ -53,6 +64,8 @@ def test_base_model_trains_with_dpo_and_grpo_on_plain_text(method, tmp_path):
         for pair in RunDir(tmp_path / "run").read_records(1, "pairs.jsonl"):
             assert pair["prompt"].startswith("Be even.\n\nQuestion: q-1\nab\n\nQuestion: ")
             assert isinstance(pair["chosen"], str) and isinstance(pair["rejected"], str)
+    else:
+        assert seen and all(p.startswith("Be even.\n\nQuestion: q-1\nab\n\nQuestion: ") for p in seen)
 
 
 def test_run_dir_where_nothing_finished_accepts_a_changed_config(tiny_path, tmp_path, monkeypatch):
