@@ -1,4 +1,8 @@
-"""`FastGenerator` (`backend: fast`): a static-KV sampler for Llama-family models with continuous batching.
+"""`FastGenerator` (`backend: fast`): a static-KV sampler for Llama-shaped models with continuous batching.
+
+Families: those `fast_families.SUPPORTED` names (Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma 3 text);
+the backend factory falls back to `hf` with one printed note for any other (`fallback_note`), and a
+call whose sequences outgrow the model's sliding window runs through `hf` too.
 
 How a call runs (`generate_ids`):
 
@@ -40,12 +44,13 @@ import torch
 
 from ..core.errors import SelftaughtError
 from ..core.records import Prompt, Sample, SamplingParams
-from .fast_kernels import job_seed, row_keys, sample
 from .fast_families import rope_tables, sliding_window, unsupported
+from .fast_kernels import job_seed, row_keys, sample
 from .fast_model import FastWeights, decode, prefill
 from .hf import HFGenerator
 from .resolve import console
 
+BUCKET = 64  # attention-length and cache-length granularity
 FALLBACK_NOTED: set[str] = set()  # model types whose fallback to hf was already printed in this process
 
 
@@ -59,8 +64,6 @@ def fallback_note(model) -> str | None:
         console.print(f"[yellow]note:[/] backend fast cannot run this model ({reason}); "
                       f"using backend hf (transformers generate) for {kind} instead.")
     return reason
-
-BUCKET = 64  # attention-length and cache-length granularity
 
 
 def _round_up(x: int, m: int) -> int:
@@ -130,8 +133,8 @@ class FastGenerator:
         self.matmul_dtype = pick_matmul_dtype(matmul_dtype, model)
         self.weights = FastWeights.from_hf(model, matmul_dtype=self.matmul_dtype)
         if attention == "triton" and self.weights.scale is not None:
-            raise ValueError("attention='triton' scales by 1/sqrt(head_dim); this model has its own attention "
-                             "scale (Gemma 3): use attention='sdpa'")
+            raise SelftaughtError("fast_attention: triton scales attention by 1/sqrt(head_dim), but this model "
+                                  "(Gemma 3) has its own scale; use fast_attention: sdpa for it.")
         self._seen = _fingerprint(model)
         self.cache_k = self.cache_v = self.state = self.prefix_k = self.prefix_v = None
         self._cache_len = 0
