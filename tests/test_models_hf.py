@@ -153,11 +153,12 @@ def test_model_generation_config_defaults_do_not_leak(tiny_model_and_tokenizer):
     assert [s[0].text for s in gen.generate(PROMPTS[:2], params)] == [s[0].text for s in before]
 
 
-def test_chat_prompt_without_template_is_a_clear_error(tiny_model_and_tokenizer):
+def test_chat_format_without_template_is_a_clear_error(tiny_model_and_tokenizer):
     model, tok = tiny_model_and_tokenizer
     tok.chat_template = None
     with pytest.raises(SelftaughtError, match="chat template"):
-        HFGenerator(model, tok).generate([PROMPTS[1]], SamplingParams())
+        HFGenerator(model, tok, prompt_format="chat")
+    assert HFGenerator(model, tok).prompt_format == "plain"  # auto: a base model gets plain text
 
 
 def test_no_pad_token_and_right_padding_tokenizer(tiny_model_and_tokenizer):

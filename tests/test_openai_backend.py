@@ -161,7 +161,7 @@ def test_no_logprobs_uses_usage_then_tokenizer(serve):
     one = gen(srv.url, logprobs=False).generate([CHAT], PARAMS, n=1)[0][0]
     assert "logprobs" not in srv.requests[0][1] and one.logprob is None and one.stats == {} and one.n_tokens == 3
     tok = lambda text, add_special_tokens: {"input_ids": list(text)}  # 1 token per character
-    many = gen(srv.url, tokenizer=tok).generate([CHAT], PARAMS, n=2)[0]
+    many = gen(srv.url, tokenizer=tok, prompt_format="chat").generate([CHAT], PARAMS, n=2)[0]
     assert [s.n_tokens for s in many] == [5, 5]  # "four0": usage counts both choices, so the tokenizer counts
 
 
@@ -309,3 +309,18 @@ def test_stop_strings_are_sent_and_cut(serve):
                                                                 "finish_reason": "length"}]}, 0, {}))
     kept = gen(srv2.url).generate(["q"], SamplingParams(temperature=0.0, max_new_tokens=9))[0][0]
     assert (kept.text, kept.finish_reason) == ("7", "stop")  # a server that ignores `stop`
+
+
+def test_plain_format_sends_chat_prompts_as_text_to_completions(serve):
+    from conftest import make_tiny_tokenizer
+    from selftaught.tasks.formats import render_plain
+
+    srv = serve(ok)
+    base = make_tiny_tokenizer()
+    base.chat_template = None  # a base model: `auto` resolves to plain
+    for generator in (gen(srv.url, prompt_format="plain"), gen(srv.url, tokenizer=base)):
+        assert generator.prompt_format == "plain"
+        generator.generate([CHAT], PARAMS, n=1)
+        path, body, _ = srv.requests[-1]
+        assert path == "/v1/completions" and body["prompt"] == render_plain(CHAT)
+    assert gen(srv.url).prompt_format == "chat"  # no tokenizer: the server's template

@@ -13,6 +13,7 @@ from selftaught.core.errors import SelftaughtError
 from selftaught.core.records import SamplingParams
 from selftaught.models import vllm_backend
 from selftaught.models.vllm_backend import VLLMGenerator, sample_fields, vllm_inputs, vllm_sampling_kwargs
+from selftaught.tasks.formats import render_plain
 
 
 @dataclass
@@ -69,9 +70,11 @@ def test_chat_prompts_become_template_token_ids(tiny_model_and_tokenizer):
     got = vllm_inputs(["plain", chat], tok)
     text = tok.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
     assert got[0] == "plain" and got[1] == {"prompt_token_ids": tok(text, add_special_tokens=False)["input_ids"]}
-    tok.chat_template = None
+    assert vllm_inputs([chat], tok, "plain") == [render_plain(chat)]
+    tok.chat_template = None  # a base model: plain text under `auto`, an error under `chat`
+    assert vllm_inputs([chat], tok) == [render_plain(chat)]
     with pytest.raises(SelftaughtError, match="no chat template"):
-        vllm_inputs([chat], tok)
+        vllm_inputs([chat], tok, "chat")
 
 
 class FakeLLM:

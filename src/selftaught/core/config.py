@@ -63,6 +63,15 @@ class TaskConfig(_Section):
         "`last` its last. Counted either way as `conflict_rate` in the rollout and eval metrics.")
 
 
+class PromptConfig(_Section):
+    format: Literal["auto", "chat", "plain"] = Field(
+        "auto", description="How a prompt (system instruction, worked examples, question) becomes the model's input, "
+        "in generation and in every training record alike. `chat`: the tokenizer's chat template (an instruct "
+        "model); `plain`: plain text with `Question:` lines, each worked answer after its question and the "
+        "model continuing after the last one (a base model; SFT/DPO/GRPO records become prompt/completion text); "
+        "`auto`: `chat` when the tokenizer has a chat template, else `plain`.")
+
+
 class SamplingConfig(_Section):
     n: int = Field(4, ge=1, description="Attempts sampled per training problem.")
     temperature: float = Field(0.7, ge=0.0, description="Sampling temperature for training attempts.")
@@ -291,6 +300,7 @@ class Config(_Section):
     seed: int = Field(0, description="Seed for problem generation, sampling and training.")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch (None: torch's default).")
     task: TaskConfig = Field(default_factory=TaskConfig, description="Where problems and answers come from.")
+    prompt: PromptConfig = Field(default_factory=PromptConfig, description="The form of the model's input.")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig, description="Training-attempt sampling.")
     eval: EvalConfig = Field(default_factory=EvalConfig, description="Held-out greedy evaluation.")
     select: SelectConfig = Field(default_factory=SelectConfig, description="Choosing training samples.")

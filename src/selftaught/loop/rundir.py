@@ -11,7 +11,9 @@
     runs/NAME/metrics.jsonl               one line a finished round, rebuilt from the metrics.json files
 
 A round is finished when its metrics.json exists; a step is finished when its file exists (files are
-only ever renamed into place, so a file that exists is whole).
+only ever renamed into place, so a file that exists is whole). A run directory in which no step has
+finished (a run that stopped before writing anything, say a model the backend refused) holds nothing a
+changed config could contradict, so it accepts one.
 """
 
 from __future__ import annotations
@@ -65,12 +67,18 @@ class RunDir:
         A resume must use the same config, except keys that do not change what finished rounds mean
         (`CONTINUABLE`: more `loop.rounds` extends a finished run; `threads`, server timeouts, ...): any
         other change is an error (use --fresh or another --run-dir), so files from two configs never mix.
+        Where no step has finished yet (`has_results` is False), any new config replaces the old one, with a note.
         """
         if self.root.exists() and not self.root.is_dir():
             raise SelftaughtError(f"--run-dir {self.root} is a file, not a directory; choose another --run-dir.")
         text = dump_config(cfg)
         if self.config_path.exists() and not fresh:
             old, new = self._old_config(), yaml.safe_load(text)
+            if old != new and not self.has_results():
+                self.notes.append(f"{self.root} has no finished step yet; its config is replaced "
+                                  f"(changed: {', '.join(_diff_keys(old, new))})")
+                atomic_write_text(self.config_path, text)
+                return False
             if old != new:
                 changed = _diff_keys(old, new)
                 refused = [k for k in changed if not _continuable(k, old, new)]
@@ -104,6 +112,11 @@ class RunDir:
             raise SelftaughtError(f"{self.config_path} is empty or not a mapping of keys; this run directory's "
                                   "config was damaged. Rerun with --fresh or choose another --run-dir.")
         return _as_current(old)
+
+    def has_results(self) -> bool:
+        """Whether any step has written a file under rounds/ (samples, scores, eval, metrics, a checkpoint)."""
+        rounds = self.root / "rounds"
+        return rounds.exists() and any(p.is_file() for p in rounds.rglob("*"))
 
     def finished_rounds(self) -> list[int]:
         rounds = self.root / "rounds"

@@ -71,6 +71,8 @@ def select_step(ctx: RoundContext, index: int, problems: list[Problem], samples:
         chosen += rationalize(ctx, index, problems, samples, scores, settings)
     if sel.strip_few_shot:  # STaR: fine-tune on question -> rationale, no worked examples
         chosen = [replace(c, prompt=question_only(c.prompt)) for c in chosen]
-    records = [dict(to_sft_record(c), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule) for c in chosen]
+    fmt = ctx.state.prompt_format  # plain (a base model): prompt/completion text, as it was sampled
+    records = [dict(to_sft_record(c, fmt), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule)
+               for c in chosen]
     ctx.run.write_records(index, "selected.jsonl", records)
     return records

@@ -44,6 +44,21 @@ class ModelState:
         self.served: int | None = None  # round whose checkpoint the server was told to serve (openai)
         self._tokenizer_of: tuple[int | None, Any] = (None, None)  # (round, its tokenizer), backend openai
 
+    @property
+    def prompt_format(self) -> str:
+        """"chat" or "plain": `prompt.format` resolved with the run's tokenizer (`auto`: by its chat template),
+        as the backends resolve it; training records are written in this format."""
+        if not hasattr(self, "_prompt_format"):
+            from ..tasks.formats import resolve_prompt_format
+
+            tokenizer = self.tokenizer
+            if self.cfg.prompt.format != "plain" and tokenizer is None:
+                from ..models.resolve import load_tokenizer
+
+                tokenizer = load_tokenizer(self.base_path)
+            self._prompt_format = resolve_prompt_format(self.cfg.prompt.format, tokenizer)
+        return self._prompt_format
+
     def checkpoint_of(self, index: int) -> str:
         return self.base_path if index == 0 else str(self.run.checkpoint(index))
 

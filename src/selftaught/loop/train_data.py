@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from ..core.records import NO_ANSWER, Problem, Sample, Score, to_dict
 from ..select import build_pairs, select, selection_metrics
+from ..tasks.formats import plain_record
 from .context import RoundContext, RoundSettings
 from .correction import Revisions, revise
 
@@ -81,6 +82,8 @@ def new_pairs(ctx: RoundContext, index: int, problems, samples, verdicts,
                                                               seed=seed, dedupe=sel.dedupe, with_ids=True)]
     if revisions is not None:
         pairs += revisions.pairs(sel.pairs_per_problem, seed, sel.dedupe)
+    if ctx.state.prompt_format == "plain":  # the text a base model is prompted with, as it is trained on
+        pairs = [plain_record(p) for p in pairs]
     return pairs
 
 

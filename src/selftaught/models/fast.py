@@ -1,4 +1,8 @@
-"""`FastGenerator` (`backend: fast`): a static-KV sampler for Llama-family models with continuous batching.
+"""`FastGenerator` (`backend: fast`): a static-KV sampler for Llama-shaped models with continuous batching.
+
+Families: those `fast_families.SUPPORTED` names (Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma 3 text);
+the backend factory falls back to `hf` with one printed note for any other (`fallback_note`), and a
+call whose sequences outgrow the model's sliding window runs through `hf` too.
 
 How a call runs (`generate_ids`):
 
@@ -43,13 +47,28 @@ import torch
 
 from ..core.errors import SelftaughtError
 from ..core.records import Prompt, Sample, SamplingParams
-from .fast_kernels import job_seed, row_keys, sample
-from .fast_model import FastWeights, decode, prefill, rope_tables
 from .backends import BACKENDS
-from .hf import HFGenerator
+from .fast_families import rope_tables, sliding_window, unsupported
+from .fast_kernels import job_seed, row_keys, sample
+from .fast_model import FastWeights, decode, prefill
+from .hf import HFGenerator, hf_backend
+from .resolve import console
 from .stopping import first_stop, split_stops, stop_cut, suspect_tokens
 
 BUCKET = 64  # attention-length and cache-length granularity
+FALLBACK_NOTED: set[str] = set()  # model types whose fallback to hf was already printed in this process
+
+
+def fallback_note(model) -> str | None:
+    """Why backend fast cannot run `model` (None: it can); printed once per model type per process, as
+    the note that backend hf runs it instead."""
+    reason = unsupported(model)
+    kind = str(getattr(model.config, "model_type", "?"))
+    if reason is not None and kind not in FALLBACK_NOTED:
+        FALLBACK_NOTED.add(kind)
+        console.print(f"[yellow]note:[/] backend fast cannot run this model ({reason}); "
+                      f"using backend hf (transformers generate) for {kind} instead.")
+    return reason
 
 
 def _round_up(x: int, m: int) -> int:
@@ -98,7 +117,7 @@ class FastGenerator:
                  device: str | torch.device | None = None, cuda_graphs: bool | None = None,
                  prefill_tokens: int | None = None, sync_every: int | None = None, stop_on_eos: bool = True,
                  attention: str = "sdpa", share_prefix: bool | None = None,
-                 matmul_dtype: torch.dtype | str | None = None) -> None:
+                 matmul_dtype: torch.dtype | str | None = None, prompt_format: str = "auto") -> None:
         if max_batch < 1 or (sync_every is not None and sync_every < 1):
             raise ValueError(f"max_batch and sync_every must be at least 1, got {max_batch}, {sync_every}")
         if attention not in ("sdpa", "triton"):
@@ -111,7 +130,9 @@ class FastGenerator:
         if self.share_prefix and attention == "triton":
             raise ValueError("share_prefix works with attention='sdpa' only")
         self.attention = attention
-        self._hf = HFGenerator(model, tokenizer, batch_size=1, device=model.device)  # prompt encoding, EOS ids
+        # prompt encoding, EOS ids; also generates a call whose sequences outgrow the model's sliding window
+        self._hf = HFGenerator(model, tokenizer, batch_size=max_batch, device=model.device, prompt_format=prompt_format)
+        self.prompt_format = self._hf.prompt_format
         self.model, self.tokenizer, self.device = model, tokenizer, model.device
         self.max_batch, self.max_len, self.stop_on_eos = max_batch, max_len, stop_on_eos
         self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else cuda_graphs
@@ -119,6 +140,9 @@ class FastGenerator:
         self.prefill_tokens = prefill_tokens or (16384 if self.device.type == "cuda" else 2048)
         self.matmul_dtype = pick_matmul_dtype(matmul_dtype, model)
         self.weights = FastWeights.from_hf(model, matmul_dtype=self.matmul_dtype)
+        if attention == "triton" and self.weights.scale is not None:
+            raise SelftaughtError("fast_attention: triton scales attention by 1/sqrt(head_dim), but this model "
+                                  "(Gemma 3) has its own scale; use fast_attention: sdpa for it.")
         self._seen = _fingerprint(model)
         self.cache_k = self.cache_v = self.state = self.prefix_k = self.prefix_v = None
         self._cache_len = 0
@@ -138,7 +162,13 @@ class FastGenerator:
         """n samples for each prompt, in prompt order (greedy: one decode, copied n times)."""
         if problem_ids is not None and len(problem_ids) != len(prompts):
             raise ValueError(f"{len(problem_ids)} problem_ids for {len(prompts)} prompts")
-        outs = self.generate_ids(self._hf.encode(prompts), params, n)
+        prompt_ids = self._hf.encode(prompts)
+        window = sliding_window(self.model.config)
+        if window and prompt_ids and max(map(len, prompt_ids)) + params.max_new_tokens > window:
+            console.print(f"[yellow]note:[/] sequences longer than the model's sliding window ({window}): "
+                          "this call runs through transformers generate.")
+            return self._hf.generate(prompts, params, n, problem_ids)
+        outs = self.generate_ids(prompt_ids, params, n)
         record = {"temperature": params.temperature, "top_p": params.top_p,
                   "max_new_tokens": params.max_new_tokens, "seed": params.seed}
         if self.matmul_dtype is not None:  # set only when it differs from the model's dtype
@@ -532,7 +562,10 @@ def fast_backend(cfg, model: Any = None, tokenizer: Any = None) -> FastGenerator
                               "wheels); use fast_attention: sdpa on this machine.")
     if model is None or tokenizer is None:
         model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
-    return FastGenerator(model, tokenizer, max_batch=cfg.sampling.batch_size, attention=cfg.fast_attention)
+    if fallback_note(model):  # a family the fast sampler does not cover: transformers generate instead
+        return hf_backend(cfg, model, tokenizer)
+    return FastGenerator(model, tokenizer, max_batch=cfg.sampling.batch_size, attention=cfg.fast_attention,
+                         prompt_format=cfg.prompt.format)
 
 
 BACKENDS.register("fast", fast_backend)

@@ -1,4 +1,14 @@
-"""The fast backend's own forward pass for Llama-family models (SmolLM2, Llama, Qwen2 shapes).
+"""The fast backend's own forward pass for Llama-shaped models: Llama (SmolLM2), Mistral, Qwen2, Qwen3,
+Phi-3, Gemma 3 (text).
+
+These families share one block: pre-norm RMSNorm, rotary attention with grouped KV heads, a gated MLP.
+They differ only in ways the pass covers: q/k/v biases (Qwen2), per-head q/k RMSNorm before rope
+(Qwen3, Gemma 3), q/k/v and gate/up already fused in one matrix (Phi-3); Gemma 3's RMSNorm scaling by
+(1 + w) in float32, norms after attention and after the MLP too, embeddings scaled by sqrt(hidden),
+its own attention scale, and two rope tables (local layers, global layers); a sliding window (Mistral,
+Gemma 3's local layers: at lengths inside the window it changes nothing, and `window` lets the
+generator check that). `unsupported(model)` names what a model has beyond that (GPT-2's learned
+positions, partial rotary, logit soft-capping), so the backend can fall back to `hf`.
 
 `FastWeights.from_hf(model)` takes the weights out of a transformers model (q/k/v fused into one
 matrix, gate/up into another, biases where the model has them, lm_head tied or not) and builds the
@@ -26,9 +36,9 @@ import torch
 import torch.nn.functional as F
 
 from ..core.errors import SelftaughtError
+from .fast_families import (activation, gate_up_mods, kind_of, qkv_mods, rope_kinds, rope_tables, sliding_window,
+                            unsupported)
 from .fast_kernels import decode_attention
-
-_SUPPORTED = ("llama", "qwen2")
 
 
 @dataclass
@@ -43,6 +53,11 @@ class _Layer:
     bgu: torch.Tensor | None
     wdown: torch.Tensor
     bdown: torch.Tensor | None
+    qn: torch.Tensor | None = None  # per-head q/k RMSNorm weights [head_dim] (Qwen3, Gemma 3)
+    kn: torch.Tensor | None = None
+    post_attn: torch.Tensor | None = None  # norms of the attention and MLP outputs (Gemma 3)
+    post_mlp: torch.Tensor | None = None
+    rope: int = 0  # which rope table (Gemma 3: local or global layer)
 
 
 def _cat_bias(*mods) -> torch.Tensor | None:
@@ -67,6 +82,10 @@ class FastWeights:
     eps: float
     act: str
     matmul_dtype: torch.dtype | None = None  # None: matmuls in the model dtype; else copies of the matrices
+    window: int | None = None  # the model's sliding window: sequences must fit in it (None: any length)
+    gemma: bool = False  # Gemma's RMSNorm: (normalised * (1 + w)) in float32, then cast
+    embed_scale: torch.Tensor | None = None  # multiplies the embeddings (Gemma: sqrt(hidden))
+    scale: float | None = None  # attention softmax scale (None: 1/sqrt(head_dim))
 
     @property
     def n_layers(self) -> int:
@@ -83,31 +102,15 @@ class FastWeights:
     @classmethod
     def from_hf(cls, model, max_positions: int = 1, matmul_dtype: torch.dtype | None = None) -> "FastWeights":
         cfg = model.config
-        kind = getattr(cfg, "model_type", "?")
-        if kind not in _SUPPORTED:
-            raise SelftaughtError(f"backend fast supports Llama-family models ({', '.join(_SUPPORTED)}), "
-                                  f"not model_type {kind!r}; use backend hf for this model.")
-        if getattr(cfg, "sliding_window", None) and getattr(cfg, "use_sliding_window", False):
-            raise SelftaughtError("backend fast has no sliding-window attention; use backend hf for this model.")
-        if any(hasattr(blk.self_attn, "q_norm") for blk in model.model.layers):
-            raise SelftaughtError("backend fast has no per-head q/k norm (Qwen3 shape); use backend hf.")
-        if cfg.hidden_act not in ("silu", "gelu", "gelu_pytorch_tanh"):
-            raise SelftaughtError(f"backend fast does not know activation {cfg.hidden_act!r}; use backend hf.")
+        reason = unsupported(model)
+        if reason is not None:
+            raise SelftaughtError(f"backend fast cannot run this model: {reason}; use backend hf for it.")
         base = model.model
+        rope_of = rope_kinds(model)[1]
+        gemma = kind_of(model) == "gemma3_text"
         n_heads, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
         head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_heads
-        layers = []
-        for blk in base.layers:
-            at, mlp = blk.self_attn, blk.mlp
-            layers.append(_Layer(
-                ln1=blk.input_layernorm.weight.detach(),
-                wqkv=torch.cat([at.q_proj.weight, at.k_proj.weight, at.v_proj.weight]).detach(),
-                bqkv=_detach(_cat_bias(at.q_proj, at.k_proj, at.v_proj)),
-                wo=at.o_proj.weight.detach(), bo=_detach(at.o_proj.bias),
-                ln2=blk.post_attention_layernorm.weight.detach(),
-                wgu=torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach(),
-                bgu=_detach(_cat_bias(mlp.gate_proj, mlp.up_proj)),
-                wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias)))
+        layers = [_layer(blk, rope_of[i], gemma) for i, blk in enumerate(base.layers)]
         cos, sin = rope_tables(model, max_positions)
         lm_head = model.get_output_embeddings().weight.detach()
         if matmul_dtype is not None and matmul_dtype != lm_head.dtype:
@@ -118,7 +121,10 @@ class FastWeights:
             matmul_dtype = None
         return cls(embed=base.embed_tokens.weight.detach(), layers=layers, norm=base.norm.weight.detach(),
                    lm_head=lm_head, cos=cos, sin=sin, n_heads=n_heads, n_kv=n_kv, head_dim=head_dim,
-                   eps=float(cfg.rms_norm_eps), act=cfg.hidden_act, matmul_dtype=matmul_dtype)
+                   eps=float(cfg.rms_norm_eps), act=activation(cfg), matmul_dtype=matmul_dtype,
+                   window=sliding_window(cfg), gemma=gemma,
+                   embed_scale=_embed_scale(base.embed_tokens) if gemma else None,
+                   scale=float(cfg.query_pre_attn_scalar) ** -0.5 if gemma else None)
 
     def refresh(self, model) -> None:
         """Copy the model's current weights into this object's own copies, in place: the fused q/k/v and
@@ -131,17 +137,37 @@ class FastWeights:
         with torch.no_grad():
             for ly, blk in zip(self.layers, model.model.layers):
                 at, mlp = blk.self_attn, blk.mlp
-                _cat_into(ly.wqkv, [at.q_proj.weight, at.k_proj.weight, at.v_proj.weight])
-                _cat_into(ly.wgu, [mlp.gate_proj.weight, mlp.up_proj.weight])
+                qkv, gate_up = qkv_mods(at), gate_up_mods(mlp)
+                _cat_into(ly.wqkv, [m.weight for m in qkv])
+                _cat_into(ly.wgu, [m.weight for m in gate_up])
                 if self.matmul_dtype is not None:
                     ly.wo.copy_(at.o_proj.weight)
                     ly.wdown.copy_(mlp.down_proj.weight)
                 if ly.bqkv is not None:
-                    ly.bqkv.copy_(_cat_bias(at.q_proj, at.k_proj, at.v_proj))
+                    ly.bqkv.copy_(_cat_bias(*qkv))
                 if ly.bgu is not None:
-                    ly.bgu.copy_(_cat_bias(mlp.gate_proj, mlp.up_proj))
+                    ly.bgu.copy_(_cat_bias(*gate_up))
             if self.matmul_dtype is not None:
                 self.lm_head.copy_(model.get_output_embeddings().weight)
+
+
+def _layer(blk, rope: int, gemma: bool) -> _Layer:
+    """One decoder block's weights: views of the parameters, own copies of the fused q/k/v and gate/up
+    matrices (`FastWeights.refresh` keeps them current). Gemma norms attention and MLP outputs too."""
+    at, mlp = blk.self_attn, blk.mlp
+    qkv, gate_up = qkv_mods(at), gate_up_mods(mlp)
+    q_norm, k_norm = getattr(at, "q_norm", None), getattr(at, "k_norm", None)
+    return _Layer(
+        ln1=blk.input_layernorm.weight.detach(),
+        wqkv=torch.cat([m.weight for m in qkv]).detach(), bqkv=_detach(_cat_bias(*qkv)),
+        wo=at.o_proj.weight.detach(), bo=_detach(at.o_proj.bias),
+        ln2=(blk.pre_feedforward_layernorm if gemma else blk.post_attention_layernorm).weight.detach(),
+        wgu=torch.cat([m.weight for m in gate_up]).detach(), bgu=_detach(_cat_bias(*gate_up)),
+        wdown=mlp.down_proj.weight.detach(), bdown=_detach(mlp.down_proj.bias),
+        qn=None if q_norm is None else q_norm.weight.detach(),
+        kn=None if k_norm is None else k_norm.weight.detach(),
+        post_attn=blk.post_attention_layernorm.weight.detach() if gemma else None,
+        post_mlp=blk.post_feedforward_layernorm.weight.detach() if gemma else None, rope=rope)
 
 
 def _cat_into(out: torch.Tensor, parts: list[torch.Tensor]) -> None:
@@ -152,13 +178,9 @@ def _cat_into(out: torch.Tensor, parts: list[torch.Tensor]) -> None:
         out.copy_(torch.cat(parts))
 
 
-def rope_tables(model, positions: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cos, sin) [positions, head_dim] in the model dtype, from the model's own rotary module."""
-    embed = model.model.embed_tokens.weight
-    pos = torch.arange(positions, device=embed.device)[None]
-    with torch.no_grad():
-        cos, sin = model.model.rotary_emb(embed[:1, None].detach(), pos)
-    return cos[0], sin[0]
+def _embed_scale(embed) -> torch.Tensor:
+    """Gemma's embedding multiplier (sqrt(hidden)), in the embeddings' dtype as transformers applies it."""
+    return embed.embed_scale.to(embed.weight.dtype).detach().clone()
 
 
 def _detach(t: torch.Tensor | None) -> torch.Tensor | None:
@@ -169,6 +191,26 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """transformers' LlamaRMSNorm: normalise in float32, cast back, then scale in the model dtype."""
     h = F.rms_norm(x.float(), (x.shape[-1],), eps=eps)
     return weight * h.to(x.dtype)
+
+
+def gemma_rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """transformers' Gemma3RMSNorm: normalise and scale by (1 + w), both in float32, then cast back."""
+    return (F.rms_norm(x.float(), (x.shape[-1],), eps=eps) * (1.0 + weight.float())).to(x.dtype)
+
+
+def _norm(w: "FastWeights", x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return gemma_rms_norm(x, weight, w.eps) if w.gemma else rms_norm(x, weight, w.eps)
+
+
+def _embed(w: "FastWeights", ids: torch.Tensor) -> torch.Tensor:
+    x = w.embed[ids]
+    return x if w.embed_scale is None else x * w.embed_scale
+
+
+def _attn_out(w: "FastWeights", ly: _Layer, x: torch.Tensor, o: torch.Tensor) -> torch.Tensor:
+    """The residual stream after attention: x + o_proj(o) (normed first where the model norms it)."""
+    out = _linear(o, ly.wo, ly.bo)
+    return x + (out if ly.post_attn is None else _norm(w, out, ly.post_attn))
 
 
 def _rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -192,12 +234,13 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = N
 
 
 def _mlp(w: FastWeights, ly: _Layer, x: torch.Tensor) -> torch.Tensor:
-    gate, up = _linear(rms_norm(x, ly.ln2, w.eps), ly.wgu, ly.bgu).chunk(2, dim=-1)
-    return x + _linear(_act(gate, w.act) * up, ly.wdown, ly.bdown)
+    gate, up = _linear(_norm(w, x, ly.ln2), ly.wgu, ly.bgu).chunk(2, dim=-1)
+    out = _linear(_act(gate, w.act) * up, ly.wdown, ly.bdown)
+    return x + (out if ly.post_mlp is None else _norm(w, out, ly.post_mlp))
 
 
 def _logits(w: FastWeights, x: torch.Tensor) -> torch.Tensor:
-    return _linear(rms_norm(x, w.norm, w.eps), w.lm_head)
+    return _linear(_norm(w, x, w.norm), w.lm_head)
 
 
 def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
@@ -209,25 +252,27 @@ def prefill(w: FastWeights, ids: torch.Tensor, lens: torch.Tensor,
     p_count, t_len = ids.shape
     h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
     start = 0 if prefix is None else prefix[0].shape[2]
-    cos, sin = w.cos[start:start + t_len][None, None], w.sin[start:start + t_len][None, None]
+    cos, sin = w.cos[:, start:start + t_len][:, None, None], w.sin[:, start:start + t_len][:, None, None]
     ks = torch.empty((w.n_layers, p_count, kv, t_len, d), dtype=w.dtype, device=ids.device)
     vs = torch.empty_like(ks)
     if prefix is not None:  # row token t sees the prefix and its own tokens 0..t
         mask = torch.ones((t_len, start + t_len), dtype=torch.bool, device=ids.device).tril(diagonal=start)
-    x = w.embed[ids]
+    x = _embed(w, ids)
     for i, ly in enumerate(w.layers):
-        qkv = _linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv)
+        qkv = _linear(_norm(w, x, ly.ln1), ly.wqkv, ly.bqkv)
         q, k, v = qkv.view(p_count, t_len, h_dim + 2 * kv, d).transpose(1, 2).split([h_dim, kv, kv], dim=1)
-        q, k = _rope(q, cos, sin), _rope(k, cos, sin)
+        if ly.qn is not None:
+            q, k = _norm(w, q, ly.qn), _norm(w, k, ly.kn)
+        q, k = _rope(q, cos[ly.rope], sin[ly.rope]), _rope(k, cos[ly.rope], sin[ly.rope])
         ks[i], vs[i] = k, v
         if prefix is None:
-            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=kv != h_dim)
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=kv != h_dim, scale=w.scale)
         else:
             shape = (p_count, kv, start, d)
             k = torch.cat([prefix[0][i][None].expand(shape), k], dim=2)
             v = torch.cat([prefix[1][i][None].expand(shape), v], dim=2)
-            o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=kv != h_dim)
-        x = x + _linear(o.transpose(1, 2).reshape(p_count, t_len, h_dim * d), ly.wo, ly.bo)
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=kv != h_dim, scale=w.scale)
+        x = _attn_out(w, ly, x, o.transpose(1, 2).reshape(p_count, t_len, h_dim * d))
         x = _mlp(w, ly, x)
     last = x[torch.arange(p_count, device=ids.device), lens - 1]
     return ks, vs, _logits(w, last)
@@ -247,17 +292,20 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
     h_dim, kv, d = w.n_heads, w.n_kv, w.head_dim
     group = h_dim // kv
     rows = torch.arange(slots, device=tok.device)
-    cos, sin = w.cos[pos][:, None], w.sin[pos][:, None]
+    cos, sin = w.cos[:, pos][:, :, None], w.sin[:, pos][:, :, None]
     start = 0 if prefix is None else prefix[0].shape[2]
     if attention == "sdpa":
         visible = torch.arange(start, length, device=tok.device)[None] <= pos[:, None]
         mask = torch.zeros(visible.shape, dtype=torch.float32 if prefix is not None else w.dtype,
                            device=tok.device).masked_fill_(~visible, float("-inf"))
         mask = mask[:, None, None]  # [S, 1, 1, L - P0], additive, built once for all layers
-    x = w.embed[tok]
+    x = _embed(w, tok)
     for i, ly in enumerate(w.layers):
-        qkv = _linear(rms_norm(x, ly.ln1, w.eps), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
-        qk = _rope(qkv[:, :h_dim + kv], cos, sin)
+        qkv = _linear(_norm(w, x, ly.ln1), ly.wqkv, ly.bqkv).view(slots, h_dim + 2 * kv, d)
+        qk = qkv[:, :h_dim + kv]
+        if ly.qn is not None:
+            qk = torch.cat([_norm(w, qk[:, :h_dim], ly.qn), _norm(w, qk[:, h_dim:], ly.kn)], dim=1)
+        qk = _rope(qk, cos[ly.rope], sin[ly.rope])
         q, k, v = qk[:, :h_dim], qk[:, h_dim:], qkv[:, h_dim + kv:]
         layer_k, layer_v = cache_k[i], cache_v[i]
         layer_k[rows, :, pos] = k
@@ -266,21 +314,21 @@ def decode(w: FastWeights, cache_k: torch.Tensor, cache_v: torch.Tensor, tok: to
             o = decode_attention(q, layer_k, layer_v, pos)
         elif prefix is not None:
             o = _split_attention(q.reshape(slots, kv, group, d), prefix[0][i], prefix[1][i],
-                                 layer_k[:slots, :, start:length], layer_v[:slots, :, start:length], mask)
+                                 layer_k[:slots, :, start:length], layer_v[:slots, :, start:length], mask, w.scale)
         else:
             o = F.scaled_dot_product_attention(q.reshape(slots, kv, group, d), layer_k[:slots, :, :length],
-                                               layer_v[:slots, :, :length], attn_mask=mask)
-        x = x + _linear(o.reshape(slots, h_dim * d), ly.wo, ly.bo)
+                                               layer_v[:slots, :, :length], attn_mask=mask, scale=w.scale)
+        x = _attn_out(w, ly, x, o.reshape(slots, h_dim * d))
         x = _mlp(w, ly, x)
     return _logits(w, x)
 
 
 def _split_attention(q: torch.Tensor, pk: torch.Tensor, pv: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                     mask: torch.Tensor) -> torch.Tensor:
+                     mask: torch.Tensor, scale: float | None = None) -> torch.Tensor:
     """Softmax attention of q [S, kv, G, d] over a shared prefix pk/pv [kv, P0, d] followed by each
     slot's own k/v [S, kv, L, d] (additive float32 `mask` [S, 1, 1, L]); scores and softmax in float32."""
     slots, kv, group, d = q.shape
-    scale = d ** -0.5
+    scale = d ** -0.5 if scale is None else scale
     qf = q.float()
     flat = qf.transpose(0, 1).reshape(kv, slots * group, d)  # every slot's queries against one prefix
     pre = torch.matmul(flat, pk.float().transpose(1, 2)).view(kv, slots, group, -1).transpose(0, 1) * scale

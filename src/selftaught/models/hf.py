@@ -32,6 +32,7 @@ from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList,
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
+from ..tasks.formats import format_prompt, resolve_prompt_format
 from .backends import BACKENDS
 from .resolve import console
 from .stopping import StopOnText, split_stops, stop_cut, suspect_tokens
@@ -82,7 +83,9 @@ class HFGenerator:
     """Samples completions with a transformers causal LM (implements `core.protocols.Generator`).
 
     The tokenizer is not changed (batches are left-padded here, whatever its `padding_side`); the pad
-    id is its pad token, else the first EOS id.
+    id is its pad token, else the first EOS id. `prompt_format` (`auto`, `chat`, `plain`; recipe key
+    `prompt.format`) decides how chat-message prompts become text (`tasks.formats`); `auto` picks
+    `plain` for a tokenizer without a chat template. The resolved name is `self.prompt_format`.
 
     `batch_size` counts sequences (prompts x n). Sequences are sorted by prompt length so each batch
     pads little, then results are put back in prompt order. Batch b is seeded with `params.seed + b`,
@@ -90,7 +93,7 @@ class HFGenerator:
     """
 
     def __init__(self, model, tokenizer, batch_size: int = 64, device: str | torch.device | None = None,
-                 progress: bool = False) -> None:
+                 progress: bool = False, prompt_format: str = "auto") -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.model, self.tokenizer, self.batch_size, self.progress = model, tokenizer, batch_size, progress
@@ -98,18 +101,18 @@ class HFGenerator:
         self.eos_ids = _eos_ids(model, tokenizer)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
         self._suspects: dict[tuple[str, ...], list[int]] = {}
+        self.prompt_format = resolve_prompt_format(prompt_format, tokenizer)
 
     def encode(self, prompts: Sequence[Prompt]) -> list[list[int]]:
-        """Token ids per prompt: chat messages through the chat template, plain strings as they are."""
+        """Token ids per prompt: chat messages through the chat template (format `chat`) or as plain
+        text (`plain`, with the tokenizer's special tokens such as BOS); strings as they are."""
         texts, special = [], []
         for p in prompts:
+            p = format_prompt(p, self.prompt_format)
             if isinstance(p, str):
                 texts.append(p)
                 special.append(True)
             else:
-                if not getattr(self.tokenizer, "chat_template", None):
-                    raise SelftaughtError("a prompt is a list of chat messages, but the tokenizer has no chat "
-                                          "template; use a chat (instruct) model or plain-text prompts.")
                 texts.append(self.tokenizer.apply_chat_template(list(p), tokenize=False, add_generation_prompt=True))
                 special.append(False)  # the template already holds the special tokens
         ids: list[list[int]] = [[] for _ in prompts]
@@ -229,7 +232,8 @@ def hf_backend(cfg, model=None, tokenizer=None) -> HFGenerator:
 
     if model is None or tokenizer is None:
         model, tokenizer = load_model(cfg.model, device=cfg.device, dtype=cfg.dtype)
-    return HFGenerator(model, tokenizer, batch_size=cfg.sampling.batch_size, device=model.device)
+    return HFGenerator(model, tokenizer, batch_size=cfg.sampling.batch_size, device=model.device,
+                       prompt_format=cfg.prompt.format)
 
 
 BACKENDS.register("hf", hf_backend)

@@ -1,8 +1,10 @@
 """`OpenAIGenerator`: samples through OpenAI-compatible HTTP servers (vLLM, SGLang, llama.cpp, `transformers serve`).
 
 Chat-message prompts go to `POST {base_url}/chat/completions`, plain strings to `{base_url}/completions`
-(the server applies its own chat template, as `vllm serve` does with the model's). Requests are spread
-over the base URLs (the one with the fewest requests in flight, ties in turn) with at most
+(the server applies its own chat template, as `vllm serve` does with the model's). With the `plain`
+prompt format (`prompt.format`; `auto` picks it when the round's tokenizer has no chat template: a
+base model) chat messages are rendered as plain text (`tasks.formats`) and go to `/completions`.
+Requests are spread over the base URLs (the one with the fewest requests in flight, ties in turn) with at most
 `max_concurrency` in flight. A request asks for all n samples of a prompt (the API's `n`); a server
 that answers with fewer choices (some ignore `n`) is asked again for the rest with the next seeds.
 
@@ -56,6 +58,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
+from ..tasks.formats import format_prompt, resolve_prompt_format
 from .backends import BACKENDS
 from .resolve import DEFAULT_HUB_ID, DEFAULT_NAME, console
 from .stopping import first_stop
@@ -86,7 +89,7 @@ class OpenAIGenerator:
     def __init__(self, base_urls: Sequence[str], model: str, api_key_env: str = "OPENAI_API_KEY",
                  max_concurrency: int = 16, timeout: float = 300.0, max_retries: int = 4, backoff: float = 1.0,
                  tokenizer: Any = None, use_n: bool = True, logprobs: bool = True, connect_timeout: float = 10.0,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, prompt_format: str = "auto") -> None:
         if isinstance(base_urls, str):
             base_urls = [base_urls]
         if not base_urls:
@@ -100,6 +103,11 @@ class OpenAIGenerator:
         self.max_retries, self.backoff = max_retries, backoff
         self.use_n, self.logprobs, self.progress = use_n, logprobs, False
         self._key = os.environ.get(api_key_env) or None  # never logged; see _scrub
+        # `auto` looks for a chat template in the round's tokenizer (none given: the server's template is
+        # used); `chat` trusts the server to have one (`vllm serve --chat-template`), whatever the tokenizer
+        self.prompt_format = resolve_prompt_format(prompt_format, tokenizer if prompt_format == "auto" else None)
+        if tokenizer is None and prompt_format == "auto":
+            self.prompt_format = "chat"
         self._busy = [0] * len(self.base_urls)
         self._turn = 0
         self._lock = threading.Lock()
@@ -112,6 +120,7 @@ class OpenAIGenerator:
                  problem_ids: list[str] | None = None) -> list[list[Sample]]:
         """n samples for each prompt, in prompt order (greedy: one request, copied n times)."""
         check_generate_args(prompts, params, n, problem_ids)
+        prompts = [format_prompt(p, self.prompt_format) for p in prompts]
         runs = 1 if params.greedy else n
         per_request = runs if self.use_n else 1
         jobs = [(i, j, min(per_request, runs - j)) for i in range(len(prompts)) for j in range(0, runs, per_request)]
@@ -391,7 +400,8 @@ def openai_backend(cfg, model: Any = None, tokenizer: Any = None) -> OpenAIGener
     return OpenAIGenerator(s.base_urls, served_model_name(cfg), api_key_env=s.api_key_env,
                            max_concurrency=s.max_concurrency, timeout=s.timeout_s, max_retries=s.max_retries,
                            backoff=s.backoff_s, tokenizer=tokenizer, use_n=s.use_n, logprobs=s.logprobs,
-                           connect_timeout=s.connect_timeout_s, deadline=s.deadline_s)
+                           connect_timeout=s.connect_timeout_s, deadline=s.deadline_s,
+                           prompt_format=cfg.prompt.format)
 
 
 def check_server_follows(cfg) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
+from ..tasks.formats import format_prompt, resolve_prompt_format
 from .backends import BACKENDS
 from .stopping import split_stops
 
@@ -44,16 +45,16 @@ def vllm_sampling_kwargs(params: SamplingParams, n: int, seed: int,
     return out
 
 
-def vllm_inputs(prompts: list[Prompt], tokenizer: Any) -> list[Any]:
-    """vLLM prompts: plain strings as they are; chat messages as token ids through the chat template."""
+def vllm_inputs(prompts: list[Prompt], tokenizer: Any, prompt_format: str = "auto") -> list[Any]:
+    """vLLM prompts: plain strings as they are; chat messages as token ids through the chat template, or
+    (prompt format `plain`, or `auto` on a tokenizer without a chat template) rendered as plain text."""
     out: list[Any] = []
+    prompt_format = resolve_prompt_format(prompt_format, tokenizer)
     for p in prompts:
+        p = format_prompt(p, prompt_format)
         if isinstance(p, str):
             out.append(p)
             continue
-        if not getattr(tokenizer, "chat_template", None):
-            raise SelftaughtError("a prompt is a list of chat messages, but the tokenizer has no chat template; "
-                                  "use a chat (instruct) model or plain-text prompts.")
         text = tokenizer.apply_chat_template(list(p), tokenize=False, add_generation_prompt=True)
         out.append({"prompt_token_ids": list(tokenizer(text, add_special_tokens=False)["input_ids"])})
     return out
@@ -88,9 +89,10 @@ def _sampled_logprobs(token_ids: list[int], logprobs: Any) -> list[float] | None
 class VLLMGenerator:
     """Samples completions with an in-process `vllm.LLM` (implements `core.protocols.Generator`)."""
 
-    def __init__(self, llm: Any, tokenizer: Any = None) -> None:
+    def __init__(self, llm: Any, tokenizer: Any = None, prompt_format: str = "auto") -> None:
         self.llm = llm
         self.tokenizer = tokenizer if tokenizer is not None else llm.get_tokenizer()
+        self.prompt_format = resolve_prompt_format(prompt_format, self.tokenizer)
 
     def generate(self, prompts: list[Prompt], params: SamplingParams, n: int = 1,
                  problem_ids: list[str] | None = None) -> list[list[Sample]]:
@@ -104,7 +106,7 @@ class VLLMGenerator:
         stop_ids, _ = split_stops(self.tokenizer, params.stop)
         sampling = [vllm.SamplingParams(**vllm_sampling_kwargs(params, runs, params.seed + i, stop_ids))
                     for i in range(len(prompts))]
-        results = self.llm.generate(vllm_inputs(prompts, self.tokenizer), sampling, use_tqdm=False)
+        results = self.llm.generate(vllm_inputs(prompts, self.tokenizer, self.prompt_format), sampling, use_tqdm=False)
         record = {"temperature": params.temperature, "top_p": params.top_p,
                   "max_new_tokens": params.max_new_tokens, "seed": params.seed}
         pids = problem_ids if problem_ids is not None else [str(i) for i in range(len(prompts))]
@@ -140,7 +142,7 @@ def vllm_backend(cfg, model: Any = None, tokenizer: Any = None) -> VLLMGenerator
     kwargs: dict[str, Any] = {"seed": cfg.seed}
     if cfg.dtype != "auto":
         kwargs["dtype"] = cfg.dtype
-    return VLLMGenerator(load_llm(path, **kwargs))
+    return VLLMGenerator(load_llm(path, **kwargs), prompt_format=cfg.prompt.format)
 
 
 BACKENDS.register("vllm", vllm_backend)

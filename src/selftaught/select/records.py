@@ -1,4 +1,5 @@
-"""`Selected`: one sample kept as training data, and its SFT record in chat `messages` form."""
+"""`Selected`: one sample kept as training data, and its SFT record: chat `messages`, or prompt/completion
+text for the `plain` prompt format (a base model)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from ..core.errors import DataError
 from ..core.records import Message, Prompt
+from ..tasks.formats import plain_record
 
 
 @dataclass
@@ -56,10 +58,15 @@ def question_only(prompt: Prompt) -> list[Message]:
     return [m for i, m in enumerate(messages) if m["role"] == "system" or i == users[-1]]
 
 
-def to_sft_record(sel: Selected) -> dict[str, list[Message]]:
-    """The chat-format SFT record TRL's SFTTrainer takes: prompt messages + the assistant answer.
+def to_sft_record(sel: Selected, prompt_format: str = "chat") -> dict[str, Any]:
+    """The SFT record TRL's SFTTrainer takes: chat `messages` (prompt messages + the assistant answer), or
+    for `prompt_format` "plain" the prompt as the model saw it in plain text and the completion text.
 
     >>> to_sft_record(Selected("p1", "p1#0", "2+2?", "2+2 = 4. Answer: 4"))
     {'messages': [{'role': 'user', 'content': '2+2?'}, {'role': 'assistant', 'content': '2+2 = 4. Answer: 4'}]}
+    >>> to_sft_record(Selected("p1", "p1#0", [{"role": "user", "content": "2+2?"}], "Answer: 4"), "plain")
+    {'prompt': 'Question: 2+2?\\n', 'completion': 'Answer: 4'}
     """
+    if prompt_format == "plain":
+        return plain_record({"prompt": sel.prompt, "completion": sel.completion})
     return {"messages": prompt_messages(sel.prompt) + [{"role": "assistant", "content": sel.completion}]}

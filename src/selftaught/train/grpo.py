@@ -27,6 +27,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError
 from ..core.records import Problem, from_dict
 from ..select.records import prompt_messages
+from ..tasks.formats import format_prompt, resolve_prompt_format
 from ..tasks.verdicts import resolve_max_new_tokens
 from .common import common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir
 from .rewards import build_rewards
@@ -107,8 +108,9 @@ def train_grpo(model, tokenizer, problems: Sequence[Problem], task, cfg: Config,
         raise ValueError("train_grpo needs at least one problem")
     start = time.time()
     datasets.disable_progress_bars()
-    dataset = datasets.Dataset.from_list([{"prompt": prompt_messages(p.prompt), "problem_id": p.id}
-                                          for p in problems])
+    plain = resolve_prompt_format(cfg.prompt.format, tokenizer) == "plain"  # a base model: text prompts
+    dataset = datasets.Dataset.from_list([{"prompt": format_prompt(p.prompt, "plain") if plain
+                                           else prompt_messages(p.prompt), "problem_id": p.id} for p in problems])
     g = cfg.train.grpo
     funcs, weights, certainty = build_rewards(g.reward, g.format_reward, task, problems, tokenizer)
     with tempfile.TemporaryDirectory(prefix="selftaught-grpo-") as tmp, tracker_dir(cfg.train, log_dir):

@@ -4,9 +4,14 @@ A trainer is a `Trainer` registered in `TRAINERS` at the bottom of its own modul
 new module in this package; a user's own is named `module:object` in train.method). It says which
 records it trains on, and `train_round(cfg, ...)` runs the one `cfg.train.method` names:
 
-    sft   selected   selected.jsonl: chat `messages` (the last one the assistant's), trained as prompt/completion
+    sft   selected   selected.jsonl: chat `messages` (the last one the assistant's), trained as prompt/completion,
+                     or (prompt format `plain`) `prompt` / `completion` text, trained as it is
     dpo   pairs      pairs.jsonl: `prompt` / `chosen` / `rejected`
     grpo  problems   train_problems.jsonl: Problem records (id, prompt, answer, meta), rewarded through `task`
+
+With `prompt.format` resolving to `plain` (a base model: `tasks.formats`), `selected` and `pairs`
+records reach the trainer as text rendered as the backends render prompts for generation (GRPO
+renders its problems' prompts itself).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any, Callable, Literal
 from ..core.config import Config
 from ..core.errors import ConfigError
 from ..core.registry import Registry
+from ..tasks.formats import plain_record, resolve_prompt_format
 
 RecordKind = Literal["selected", "pairs", "problems"]
 RECORD_FILES: dict[str, str] = {"selected": "selected.jsonl", "pairs": "pairs.jsonl",
@@ -60,11 +66,14 @@ def records_file(method: str) -> str:
 
 
 def prompt_completion(record: dict[str, Any]) -> dict[str, Any]:
-    """SFT `messages` -> TRL prompt/completion, so the loss falls on the completion only.
+    """SFT `messages` -> TRL prompt/completion, so the loss falls on the completion only (a record
+    already in prompt/completion form is kept, less other keys).
 
     >>> prompt_completion({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})
     {'prompt': [{'role': 'user', 'content': 'q'}], 'completion': [{'role': 'assistant', 'content': 'a'}]}
     """
+    if "messages" not in record:
+        return {"prompt": record["prompt"], "completion": record["completion"]}
     messages = record["messages"]
     return {"prompt": messages[:-1], "completion": messages[-1:]}
 
@@ -80,5 +89,7 @@ def train_round(cfg: Config, model, tokenizer, records: list[dict[str, Any]], de
     trainer = trainer_spec(cfg.train.method)
     if trainer.needs_task and task is None:
         raise ValueError(f"{cfg.train.method} training needs the task (its scorer gives the rewards)")
+    if trainer.records != "problems" and resolve_prompt_format(cfg.prompt.format, tokenizer) == "plain":
+        records = [plain_record(r) for r in records]
     return trainer.run(cfg, model, tokenizer, records, device, seed, save_dir=save_dir, log_dir=log_dir,
                        base_path=base_path, task=task, ref_model=ref_model)
