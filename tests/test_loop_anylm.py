@@ -5,8 +5,8 @@ import pytest
 
 from selftaught.core.config import load_config
 from selftaught.core.errors import SelftaughtError
-from selftaught.loop import rounds as rounds_mod
 from selftaught.loop.rounds import run_loop
+from selftaught.loop.context import RoundContext
 from selftaught.loop.rundir import RunDir
 from selftaught.tasks.formats import render_plain
 from tiny_families import save_tiny_family
@@ -74,7 +74,7 @@ def test_run_dir_where_nothing_finished_accepts_a_changed_config(tiny_path, tmp_
     def refuse(*args, **kwargs):
         raise SelftaughtError("this backend refuses the model")
 
-    monkeypatch.setattr(rounds_mod.Loop, "generate_step", refuse)
+    monkeypatch.setattr(RoundContext, "generate_step", refuse)
     with pytest.raises(SelftaughtError, match="refuses"):
         run_loop(loop_config(tiny_path, "loop.rounds=0"), str(tmp_path / "r"))
     monkeypatch.undo()
