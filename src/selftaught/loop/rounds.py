@@ -24,6 +24,7 @@ from ..core.config import Config
 from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Sample, SamplingParams, from_dict
 from ..metrics import eval_metrics, round_metrics
+from ..metrics.collapse import collapse_warning
 from ..select import question_only, select, selection_metrics, to_sft_record
 from .control import choose_settings
 from .exploit import scorer_aurocs
@@ -101,6 +102,7 @@ class Loop:
             base = 0 if self.cfg.loop.kind == "rest_em" else index - 1
             metrics.update(self.state.train(index, records, base))
         metrics.update(self.evaluate(index))
+        if warning := collapse_warning(metrics): self.console.print(warning, style="yellow", markup=False)  # noqa: E701
         if self.cfg.probe.n_problems:
             metrics.update(self.probe(index))
         metrics["time/round"] = round(time.time() - start, 2)

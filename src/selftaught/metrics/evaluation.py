@@ -9,11 +9,16 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from ..core.records import Problem, Sample, Score
+from .collapse import collapse_metrics
 from .stats import wilson_interval
 
 
 def eval_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score]) -> dict[str, Any]:
-    """`eval/accuracy` with its 95% Wilson interval, `eval/n`, the unparsed rate and the mean length.
+    """`eval/accuracy` with its 95% Wilson interval, `eval/n`, the unparsed rate, the mean length, and the
+    answer-collapse keys of `metrics.collapse` (`eval/answer_entropy`, `eval/top_answer_share`,
+    `eval/const_gold_acc`, `eval/const_model_acc` with intervals, `eval/collapse`, ...).
+
+    `scores[i]` is the score of `samples[i]`, one greedy sample per problem.
 
     >>> from selftaught.core.records import Problem, Sample, Score
     >>> m = eval_metrics([Problem("a", "q", "2")], [Sample("a", "2", 3)], [Score("a#0", "2", "correct", 1.0)])
@@ -23,6 +28,9 @@ def eval_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores:
     n = len(scores)
     correct = sum(sc.correct for sc in scores)
     low, high = wilson_interval(correct, n)
+    answers = [None if sc.verdict == "unparsed" else sc.extracted for sc in scores]
+    golds = {p.id: p.answer for p in problems}
+    collapse = collapse_metrics(answers, [golds.get(x.problem_id) for x in samples], correct / n)
     return {
         "eval/accuracy": correct / n,
         "eval/accuracy_low": low,
@@ -30,4 +38,5 @@ def eval_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores:
         "eval/n": n,
         "eval/unparsed_rate": sum(sc.verdict == "unparsed" for sc in scores) / n,
         "eval/completion_length": sum(x.n_tokens for x in samples) / len(samples),
+        **{f"eval/{k}": v for k, v in collapse.items()},
     }
