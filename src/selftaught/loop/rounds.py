@@ -25,6 +25,7 @@ from ..core.errors import ConfigError, SelftaughtError
 from ..core.records import Problem, Sample, SamplingParams, from_dict
 from ..metrics import eval_metrics, round_metrics
 from ..metrics.collapse import collapse_warning
+from ..tasks.demos import apply_demos
 from ..select import question_only, select, selection_metrics, to_sft_record
 from .control import choose_settings
 from .exploit import scorer_aurocs
@@ -66,6 +67,8 @@ class Loop:
 
     def run_all(self, fresh: bool = False) -> list[dict[str, Any]]:
         resumed = self.run.prepare(self.cfg, fresh)
+        if apply_demos(self.task, self.cfg, self.run.root, self.state.generator, self.console.print):  # task.demos: self
+            self.eval_problems = self.task.problems("eval", self.cfg.task.n_eval, self.cfg.seed)
         done = self.run.finished_rounds()
         if resumed and done:
             self.console.print(f"[bold]Resuming[/] {self.run.root}: rounds {done[0]}..{done[-1]} finished.")

@@ -69,7 +69,7 @@ class RunDir:
                     "Rerun with --fresh to start over there, or choose another --run-dir.")
             return True
         if fresh and self.root.exists():
-            for name in ("rounds", "metrics.jsonl", "report.html", "config.yaml"):
+            for name in ("rounds", "metrics.jsonl", "report.html", "config.yaml", "demos.jsonl"):
                 target = self.root / name
                 if target.is_dir():
                     shutil.rmtree(target)

@@ -133,6 +133,7 @@ class ReasoningGymTask:
         self.version = f"reasoning_gym={reasoning_gym.__version__};prompt={PROMPT_VERSION};split={SPLIT_VERSION}"
         self._datasets: dict[tuple, Any] = {}
         self._shots: dict[int | None, list[tuple[str, str]]] = {}
+        self._given: list[tuple[str, str]] | None = None
         self._validate()
 
     def _validate(self) -> None:
@@ -209,11 +210,16 @@ class ReasoningGymTask:
     def examples(self, level: int | None = None) -> list[tuple[str, str]]:
         """The few-shot (question, worked answer) pairs; fixed per task and level, in no split.
 
-        Datasets without a single gold answer (answer None) cannot show one: fewer shots, with a warning.
-        Override the worked-answer text with `worked_example=` (see `prompts.WorkedExample`).
+        The shots have different gold answers where the "shots" bucket allows (two examples both
+        answering 3 prime a small model to answer 3 to everything). Datasets without a single gold answer
+        (answer None) cannot show one: fewer shots, with a warning. Override the worked-answer text with
+        `worked_example=` (see `prompts.WorkedExample`), or every shot with `set_examples`.
         """
+        if self._given is not None:
+            return self._given
         if level not in self._shots:
-            _, drawn = self._draw("shots", self.few_shot, _SHOT_SEED, level) if self.few_shot else (None, [])
+            _, drawn = self._draw("shots", 4 * self.few_shot, _SHOT_SEED, level) if self.few_shot else (None, [])
+            drawn = _distinct_answers(drawn, self.few_shot)
             if len(drawn) < self.few_shot:
                 log.warning("%s: only %d of %d few-shot examples could be drawn (too few distinct questions "
                             "with a gold answer to show); using those.", self.name, len(drawn), self.few_shot)
@@ -222,6 +228,12 @@ class ReasoningGymTask:
                 for _, e in drawn
             ]
         return self._shots[level]
+
+    def set_examples(self, examples: list[tuple[str, str]]) -> None:
+        """Use these (question, worked answer) pairs as the few-shot examples of every level from now on
+        (self-generated demonstrations, tasks/demos.py); the task's `version` records it."""
+        self._given = [(str(q), str(w)) for q, w in examples]
+        self.version = self.version.split(";examples=")[0] + ";examples=replaced"
 
     def problems(self, split: str, n: int, seed: int, level: int | None = None) -> list[Problem]:
         """`n` distinct problems of `split` ("train" or "eval"); deterministic in (split, n, seed, level)."""
@@ -284,6 +296,20 @@ class ReasoningGymTask:
             if alt > reward:
                 extracted, reward = with_period, alt
         return Score(sid, extracted, "correct" if reward >= 1.0 else "incorrect", reward, source)
+
+
+def _distinct_answers(drawn: list[tuple[int, dict]], n: int) -> list[tuple[int, dict]]:
+    """The first `n` items, skipping one whose gold answer an earlier pick already has (then refilling
+    in order when too few answers differ)."""
+    picked, seen = [], set()
+    for item in drawn:
+        answer = str(item[1].get("answer")).strip()
+        if answer not in seen and len(picked) < n:
+            picked.append(item)
+            seen.add(answer)
+    rest = [item for item in drawn if item not in picked]
+    chosen = picked + rest[: n - len(picked)]
+    return sorted(chosen, key=lambda item: drawn.index(item))
 
 
 def _gym_score(dataset: Any, answer: str, entry: dict[str, Any]) -> float:
