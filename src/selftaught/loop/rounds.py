@@ -67,7 +67,7 @@ class Loop:
 
     def run_all(self, fresh: bool = False) -> list[dict[str, Any]]:
         resumed = self.run.prepare(self.cfg, fresh)
-        if apply_demos(self.task, self.cfg, self.run.root, self.state.generator, self.console.print):  # task.demos: self
+        if apply_demos(self.task, self.cfg, self.run.root, self.state.generator, self.console.print):
             self.eval_problems = self.task.problems("eval", self.cfg.task.n_eval, self.cfg.seed)
         done = self.run.finished_rounds()
         if resumed and done:

@@ -31,7 +31,8 @@ ece = expected_calibration_error
 
 __all__ = [
     "DEFAULT_KS", "ProblemGroup", "auroc", "average_ranks", "balance_counts", "balance_score",
-    "brier_score", "calibration_bins", "collapse_message", "collapse_metrics", "collapse_warning", "check_aligned", "confidence_auroc", "distinct_answers",
+    "brier_score", "calibration_bins", "collapse_message", "collapse_metrics", "collapse_warning",
+    "check_aligned", "confidence_auroc", "distinct_answers",
     "distinct_correct_answers", "distinct_correct_texts", "distinct_n", "distinct_n_problem", "ece", "eval_metrics",
     "expected_calibration_error", "group_by_problem", "is_right", "maj_at_k", "maj_at_k_expected",
     "majority_vote", "mean_at_n", "mean_ci", "mean_completion_length", "mean_entropy",

@@ -151,8 +151,9 @@ def collapse_message(metrics: dict[str, Any], prefix: str = "eval/") -> str | No
 
     >>> m = {"eval/accuracy": 0.6, "eval/collapse": True, "eval/top_answer": "1", "eval/top_answer_share": 1.0,
     ...      "eval/const_gold_acc": 0.6, "eval/const_gold_acc_high": 0.71, "eval/const_model_acc": 0.6}
-    >>> print(collapse_message(m))
-    answer collapse (held-out): "1" is 100.0% of the answers; accuracy 60.0% is no better than a constant answer (most common gold answer 60.0%, the model's top answer 60.0%).
+    >>> print(collapse_message(m).replace("; ", ";\\n"))
+    answer collapse (held-out): "1" is 100.0% of the answers;
+    accuracy 60.0% is no better than a constant answer (most common gold answer 60.0%, the model's top answer 60.0%).
     >>> collapse_message({"eval/collapse": False}) is None
     True
     """

@@ -104,7 +104,8 @@ def number_sorting(question: str, answer: str, metadata: dict[str, Any]) -> str 
     numbers, direction = metadata.get("sorted_numbers"), metadata.get("direction")
     if not isinstance(numbers, list) or direction not in ("ascending", "descending") or str(numbers) != answer.strip():
         return None
-    first, sign = ("Descending: largest first.", " > ") if direction == "descending" else ("Ascending: smallest first.", " < ")
+    descending = direction == "descending"
+    first, sign = ("Descending: largest first.", " > ") if descending else ("Ascending: smallest first.", " < ")
     return f"{first} {sign.join(map(str, numbers))}\nAnswer: {answer.strip()}"
 
 
