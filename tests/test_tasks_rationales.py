@@ -51,3 +51,15 @@ def test_basic_arithmetic_examples_are_unchanged():
                                                  "operators": ["+", "-"]})
     assert task.examples() == [("Calculate 0 - -5.", "0 - -5 = 5\nAnswer: 5"),
                                ("Calculate -7 + 4.", "-7 + 4 = -3\nAnswer: -3")]
+
+
+def test_demos_bare_gives_the_p1_one_line_examples():
+    from selftaught.core.config import load_config
+    from selftaught.tasks import build_task
+
+    bare = build_task(load_config(None, ["task.name=gcd", "task.demos=bare"]).task)
+    assert all(w.startswith("Working it out gives") for _, w in bare.examples())
+    steps = build_task(load_config(None, ["task.name=gcd"]).task)
+    assert [q for q, _ in bare.examples()] == [q for q, _ in steps.examples()]
+    arith = build_task(load_config(None, ["task.name=chain_sum", "task.demos=bare"]).task)
+    assert [w.count("\n") for _, w in arith.examples()] == [1, 1]  # "expr = N\nAnswer: N"

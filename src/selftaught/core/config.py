@@ -31,9 +31,10 @@ class TaskConfig(_Section):
     n_eval: int = Field(128, ge=1, description="Held-out problems for greedy evaluation (disjoint from training).")
     few_shot: int = Field(2, ge=0, description="Worked examples put in the chat prompt before the question.")
     system_prompt: str | None = Field(None, description="System message; None uses the task's default instruction.")
-    demos: Literal["given", "self"] = Field(
+    demos: Literal["given", "bare", "self"] = Field(
         "given", description="The few-shot worked examples: `given` (the task's own; for letter_counting, "
-        "leg_counting, gcd, number_sorting and chain_sum written step by step from the item's data) or `self` "
+        "leg_counting, gcd, number_sorting and chain_sum written step by step from the item's data), `bare` "
+        "(reasoning-gym tasks: the one-line `Working it out gives N.` form of prompt version p1) or `self` "
         "(self-generated: the starting model answers a few training problems, and its verified-correct attempts "
         "that show reasoning become the examples; recorded in the run directory's demos.jsonl and reused on "
         "resume). `self` needs a task with `set_examples` (reasoning-gym tasks).")

@@ -12,7 +12,7 @@ from .callable_task import load_callable_task
 from .extract import extract_answer
 from .gym import ReasoningGymTask, list_gym_tasks
 from .jsonl import JsonlTask, answers_match
-from .prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_VERSION, build_messages
+from .prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_VERSION, build_messages, p1_worked_example_for
 
 __all__ = [
     "build_task",
@@ -37,7 +37,8 @@ def build_task(cfg: TaskConfig) -> Task:
             f"or task.callable (module:function); got {', '.join(chosen) or 'none'}."
         )
     if cfg.name:
-        return ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt)
+        bare = p1_worked_example_for(cfg.name) if cfg.demos == "bare" else None
+        return ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt, worked_example=bare)
     if cfg.path:
         if cfg.options:
             raise ConfigError("task.options only applies to reasoning-gym tasks (task.name); remove it for task.path.")

@@ -28,6 +28,7 @@ __all__ = [
     "expression_worked_example",
     "rationale_worked_example",
     "worked_example_for",
+    "p1_worked_example_for",
 ]
 
 # p2: worked examples that show the reasoning for letter_counting, leg_counting, gcd, number_sorting and
@@ -94,6 +95,12 @@ WORKED_EXAMPLES: dict[str, WorkedExample] = {
     **{name: rationale_worked_example(r, expression_worked_example if name == "chain_sum" else default_worked_example)
        for name, r in RATIONALES.items()},
 }
+
+
+def p1_worked_example_for(dataset_name: str) -> WorkedExample:
+    """Prompt version p1's shape (`task.demos: bare`): the bare expression for basic_arithmetic and
+    chain_sum, `Working it out gives N.` for every other dataset."""
+    return expression_worked_example if dataset_name in ("basic_arithmetic", "chain_sum") else default_worked_example
 
 
 def worked_example_for(dataset_name: str) -> WorkedExample:
