@@ -36,3 +36,34 @@ class WorkedExampleTask(EvenLengthTask):
 
 def make_worked_example_task():
     return WorkedExampleTask()
+
+
+class MostlyOneTask:
+    """Problems whose gold answer is "1" for 5 of every 8 (the shape of letter_counting's eval split), the
+    rest distinct numbers; a completion is scored by its `Answer:` line under the answer-equivalence."""
+
+    name, version = "mostly_one", "1"
+
+    def problems(self, split, n, seed, level=None):
+        base = 1000 if split == "eval" else 0
+        return [Problem(f"{split}-{seed}-{i}", [{"role": "user", "content": f"count {base + seed * 100 + i}"}],
+                        gold_of(i)) for i in range(n)]
+
+    def score(self, problem, completion, sample_id=None):
+        from selftaught.scoring.equivalence import equivalent
+        from selftaught.tasks.extract import extract_answer
+
+        sid = sample_id or problem.id
+        answer = extract_answer(completion)
+        if answer is None:
+            return Score(sid, None, "unparsed", 0.0, "mostly_one")
+        ok = equivalent(answer, problem.answer)
+        return Score(sid, answer, "correct" if ok else "incorrect", float(ok), "mostly_one")
+
+
+def gold_of(i: int) -> str:
+    return "1" if i % 8 < 5 else str(10 + i)
+
+
+def make_mostly_one_task():
+    return MostlyOneTask()

@@ -24,7 +24,9 @@ from rich.console import Console
 from ..core.config import Config
 from ..core.errors import SelftaughtError
 from ..metrics import round_metrics
+from ..metrics.collapse import collapse_warning
 from ..models.openai_backend import check_server_follows
+from ..tasks.demos import apply_demos
 from .context import RoundContext
 from .control import choose_settings
 from .exploit import scorer_aurocs
@@ -56,6 +58,8 @@ class Loop:
 
     def run_all(self, fresh: bool = False) -> list[dict[str, Any]]:
         resumed = self.run.prepare(self.cfg, fresh)
+        if apply_demos(self.task, self.cfg, self.run.root, self.state.generator, self.console.print):
+            self.ctx.eval_problems = self.task.problems("eval", self.cfg.task.n_eval, self.cfg.seed)
         done = self.run.finished_rounds()
         if resumed and done:
             self.console.print(f"[bold]Resuming[/] {self.run.root}: rounds {done[0]}..{done[-1]} finished.")
@@ -96,6 +100,8 @@ class Loop:
             base = 0 if cfg.loop.kind == "rest_em" else index - 1
             metrics.update(self.state.train(index, records, base))
         metrics.update(evaluate(ctx, index))
+        if warning := collapse_warning(metrics):
+            self.console.print(warning, style="yellow", markup=False)
         if cfg.probe.n_problems:
             metrics.update(probe(ctx, index))
         metrics["time/round"] = round(time.time() - start, 2)

@@ -91,7 +91,7 @@ class RunDir:
                 self.notes.append(f"continuing {self.root} with changed {', '.join(changed)}")
             return True
         if fresh and self.root.exists():
-            for name in ("rounds", "metrics.jsonl", "report.html", "config.yaml"):
+            for name in ("rounds", "metrics.jsonl", "report.html", "config.yaml", "demos.jsonl"):
                 target = self.root / name
                 if target.is_dir():
                     shutil.rmtree(target)

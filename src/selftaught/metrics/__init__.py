@@ -9,8 +9,11 @@
 - `rollout`:     round_metrics, the whole set under the field's names (`pass@4`, `maj@4`, ...)
 - `evaluation`: eval_metrics, what a held-out evaluation reports (`eval/accuracy`, ...)
 - `grouping`:    group a round's flat samples and scores by problem
+- `collapse`:    answer collapse across problems: answer entropy, top answer share, constant-answer
+                 baselines (collapse_metrics, collapse_message, collapse_warning)
 """
 
+from .collapse import collapse_message, collapse_metrics, collapse_warning
 from .calibration import brier_score, calibration_bins, confidence_auroc, expected_calibration_error
 from .evaluation import eval_metrics
 from .diversity import (distinct_answers, distinct_correct_answers, distinct_correct_texts, distinct_n,
@@ -28,7 +31,8 @@ ece = expected_calibration_error
 
 __all__ = [
     "DEFAULT_KS", "ProblemGroup", "auroc", "average_ranks", "balance_counts", "balance_score",
-    "brier_score", "calibration_bins", "check_aligned", "confidence_auroc", "distinct_answers",
+    "brier_score", "calibration_bins", "collapse_message", "collapse_metrics", "collapse_warning",
+    "check_aligned", "confidence_auroc", "distinct_answers",
     "distinct_correct_answers", "distinct_correct_texts", "distinct_n", "distinct_n_problem", "ece", "eval_metrics",
     "expected_calibration_error", "group_by_problem", "is_right", "maj_at_k", "maj_at_k_expected",
     "majority_vote", "mean_at_n", "mean_ci", "mean_completion_length", "mean_entropy",

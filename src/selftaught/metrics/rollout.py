@@ -27,6 +27,8 @@ Keys (each optionally behind a prefix such as "rollout/"):
     completion_length    mean completion length in tokens
     tokens         total tokens generated
     n_problems, n_samples
+    answer_entropy, top_answer, top_answer_share, const_gold_acc(_low/_high), const_model_acc(_low/_high),
+    collapse       answer collapse across problems (metrics/collapse.py): the accuracy compared is pass@1
 
 A metric that cannot be computed (no gold answers for maj@k, no entropies) is None (JSON null).
 """
@@ -39,6 +41,7 @@ import numpy as np
 
 from ..core.records import Problem, Sample, Score
 from ..tasks.verdicts import truncation_warning, verdict_rates
+from .collapse import collapse_metrics
 from .diversity import (distinct_answers, distinct_correct_answers, distinct_correct_texts,
                         distinct_n, mean_completion_length, mean_entropy, mean_stat,
                         mean_token_logprob)
@@ -69,6 +72,8 @@ def round_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores
     out.update(_accuracy(groups, ks))
     out.update(_outcomes(groups))
     out.update(_exploration(groups))
+    out.update(collapse_metrics([a for g in groups for a in g.answers], [g.problem.answer for g in groups],
+                                float(np.mean([np.mean(g.correct) for g in groups]))))
     flat = [s for g in groups for s in g.samples]
     out["entropy"] = mean_entropy(flat)
     out["logprob"] = mean_token_logprob(flat)

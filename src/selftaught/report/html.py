@@ -15,7 +15,7 @@ from typing import Any
 from ..core.io import atomic_write_text
 from .load import RunData, load_run, task_label
 from .plots import render
-from .summary import pct, rows
+from .summary import pct, rows, warnings
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
@@ -39,6 +39,7 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; paddin
 .correct { background: #1a7f37; } .incorrect { background: #cf222e; } .unparsed, .unknown { background: #6e7781; }
 .truncated, .conflicting { background: #9a6700; }
 ul.skipped { color: #57606a; font-size: 13px; padding-left: 20px; }
+.warning { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 6px 10px; margin: 10px 0; }
 footer { color: #8c959f; font-size: 12px; margin-top: 36px; }
 """
 
@@ -59,6 +60,7 @@ def build_html(run: RunData) -> str:
     links += [("samples", "Samples"), ("metrics", "All metrics")]
     parts = [
         _header(run),
+        _warnings(run),
         "<nav>" + "".join(f'<a href="#{i}">{escape(t)}</a>' for i, t in links) + "</nav>",
         '<section id="rounds"><h2>Rounds</h2>' + _table(*rows(run)) + "</section>",
         *(_figure(p.id, p.title, p.caption, data) for p, data in drawn),
@@ -95,6 +97,16 @@ def _header(run: RunData) -> str:
     if run.config_text:
         out.append(f"<details><summary>config.yaml</summary><pre>{escape(run.config_text)}</pre></details>")
     return "\n".join(out) + "</header>"
+
+
+def _warnings(run: RunData) -> str:
+    """The answer-collapse warnings, above everything else: a gain they flag is not a real one."""
+    lines = warnings(run)
+    if not lines:
+        return ""
+    return ('<div class="warning" id="collapse"><b>Answer collapse</b>: the accuracy of these rounds is '
+            "explained by giving one answer to most problems (see the constant-answer baselines).<ul>"
+            + "".join(f"<li>{escape(w)}</li>" for w in lines) + "</ul></div>")
 
 
 def _eval_n(m: dict[str, Any]) -> str:

@@ -68,6 +68,7 @@ def accuracy(run: RunData) -> Figure | str:
                      "probe set pass@1", "C2", dodge=-0.08)
     _interval_series(ax, run, "rollout/pass@1", "rollout/pass@1_low", "rollout/pass@1_high",
                      "training samples pass@1", "C1", dodge=0.08)
+    _baselines(ax, run)
     ax.yaxis.set_major_formatter(PERCENT)
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, min(1.0, _top(ax) * 1.2 + 0.02))
@@ -90,6 +91,17 @@ def _interval_series(ax, run, key, low_key, high_key, label, color, annotate=Fal
         for x, y, h in zip(xs, ys, hi):
             ax.annotate(f"{100 * y:.1f}", (x, y), textcoords="offset points", xytext=(7, -3),
                         ha="left", va="top", fontsize=8, color=color)
+
+
+def _baselines(ax, run: RunData) -> None:
+    """The constant-answer baselines (dashed, grey) and a red ring on rounds flagged as collapsed."""
+    for key, label, style in (("eval/const_gold_acc", "always the most common gold answer", "--"),
+                              ("eval/const_model_acc", "always the model's top answer", ":")):
+        series(ax, run, key, label, style, color="0.45")
+    flagged = [m for m in run.rounds if m.get("eval/collapse") and m.get("eval/accuracy") is not None]
+    if flagged:
+        ax.plot([m["round"] for m in flagged], [m["eval/accuracy"] for m in flagged], "o", markersize=11,
+                markerfacecolor="none", markeredgecolor="C3", label="answer collapse flagged")
 
 
 def _top(ax) -> float:
@@ -222,7 +234,10 @@ def answers(run: RunData) -> Figure | str:
 PLOTS: list[Plot] = [
     Plot("accuracy", "Held-out accuracy",
          "Greedy accuracy on the held-out split after each round (round 0: the starting model), with "
-         "Wilson 95% intervals; pass@1 of the round's training samples for comparison.", accuracy),
+         "Wilson 95% intervals; pass@1 of the round's training samples for comparison. Grey: the accuracy of "
+         "always giving one constant answer (the most common gold answer, dashed; the model's own most common "
+         "answer, dotted); a red ring marks a round whose answers collapsed (no better than a constant answer, "
+         "or one answer to more than half of the problems).", accuracy),
     Plot("passk", "pass@k per round",
          "Unbiased pass@k of each round's training samples over k; open squares, dashed: majority vote over k samples (maj@k).",
          passk),

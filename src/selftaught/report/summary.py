@@ -2,6 +2,11 @@
 
 A column appears only when some round records its key, so a plain RFT run shows a narrow table and a
 B-STaR run adds balance, the selector's precision/recall and the chosen temperature and threshold.
+
+Beside the held-out accuracy stand the two constant-answer baselines (always the most common gold
+answer; always the model's own most common answer) and a `collapse` column; a round whose metrics
+flag answer collapse (metrics/collapse.py) gets a `!` after its accuracy and a warning line under the
+table (`warnings`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any, Callable
 
 from rich.table import Table
 
+from ..metrics.collapse import collapse_message
 from .load import RunData, setting
 
 Cell = Callable[[dict[str, Any]], str]
@@ -30,7 +36,24 @@ def _accuracy(m: dict[str, Any]) -> str:
         return "-"
     low, high = m.get("eval/accuracy_low"), m.get("eval/accuracy_high")
     ci = f" [{pct(low)}, {pct(high)}]" if low is not None and high is not None else ""
-    return pct(m["eval/accuracy"]) + ci
+    return pct(m["eval/accuracy"]) + ci + (" !" if _collapsed(m) else "")
+
+
+def _collapsed(m: dict[str, Any]) -> list[str]:
+    """Which of the round's answer sets are flagged as collapsed: "eval", "train"."""
+    return [name for name, key in (("eval", "eval/collapse"), ("train", "rollout/collapse")) if m.get(key)]
+
+
+def _collapse_cell(m: dict[str, Any]) -> str:
+    if m.get("eval/collapse") is None and m.get("rollout/collapse") is None:
+        return "-"
+    return "+".join(_collapsed(m)).upper() or "no"
+
+
+def warnings(run: RunData) -> list[str]:
+    """One line per round and answer set flagged as collapsed (held-out, training samples)."""
+    return [f"round {m['round']}: {msg}" for m in run.rounds
+            for msg in (collapse_message(m, "eval/"), collapse_message(m, "rollout/")) if msg]
 
 
 def _tokens(m: dict[str, Any]) -> str:
@@ -57,6 +80,11 @@ def columns(run: RunData) -> list[Column]:
     cols = [
         Column("round", "round", lambda m: str(m["round"]), None, 0),
         Column("held-out % [95% CI]", "held-out % [CI]", _accuracy, "eval/accuracy", 0),
+        Column("always the most common gold answer %", "gold-const",
+               lambda m: pct(m.get("eval/const_gold_acc")), "eval/const_gold_acc", 1),
+        Column("always the model's top answer %", "model-const",
+               lambda m: pct(m.get("eval/const_model_acc")), "eval/const_model_acc", 1),
+        Column("answer collapse (held-out / training samples)", "collapse", _collapse_cell, "eval/collapse", 0),
         Column("train pass@1", "pass@1", lambda m: pct(m.get("rollout/pass@1")), "rollout/pass@1", 1),
     ]
     for kind, rank in (("pass", 1), ("maj", 6)):
@@ -86,6 +114,8 @@ def columns(run: RunData) -> list[Column]:
 def _present(run: RunData, key: str) -> bool:
     if key in ("temperature", "threshold"):
         return any(setting(m, key) is not None for m in run.rounds)
+    if key == "eval/collapse":
+        return run.has(key) or run.has("rollout/collapse")
     return run.has(key)
 
 
@@ -109,8 +139,10 @@ def summary_table(run: RunData, width: int | None = None) -> Table:
         worst = max(c.rank for c in cols)
         cols.remove([c for c in cols if c.rank == worst][-1])
         dropped += 1
+    notes = [f"{dropped} more columns in report.html"] if dropped else []
+    notes += [f"! {w}" for w in warnings(run)]
     table = Table(title=f"{run.name}: per round (held-out accuracy is greedy)",
-                  caption=f"{dropped} more columns in report.html" if dropped else None)
+                  caption="\n".join(notes) or None, caption_justify="left")
     for c in cols:
         table.add_column(c.short, justify="right", no_wrap=True)
     for i in range(len(run.rounds)):

@@ -148,6 +148,7 @@ class ReasoningGymTask:
                         f"numbers={GYM_NUMBERS_VERSION}")
         self._datasets: dict[tuple, Any] = {}
         self._shots: dict[int | None, list[tuple[str, str]]] = {}
+        self._given: list[tuple[str, str]] | None = None
         self._validate()
 
     def _validate(self) -> None:
@@ -231,11 +232,16 @@ class ReasoningGymTask:
     def examples(self, level: int | None = None) -> list[tuple[str, str]]:
         """The few-shot (question, worked answer) pairs; fixed per task and level, in no split.
 
-        Datasets without a single gold answer (answer None) cannot show one: fewer shots, with a warning.
-        Override the worked-answer text with `worked_example=` (see `prompts.WorkedExample`).
+        The shots have different gold answers where the "shots" bucket allows (two examples both
+        answering 3 prime a small model to answer 3 to everything). Datasets without a single gold answer
+        (answer None) cannot show one: fewer shots, with a warning. Override the worked-answer text with
+        `worked_example=` (see `prompts.WorkedExample`), or every shot with `set_examples`.
         """
+        if self._given is not None:
+            return self._given
         if level not in self._shots:
-            _, drawn = self._draw("shots", self.few_shot, _SHOT_SEED, level) if self.few_shot else (None, [])
+            _, drawn = self._draw("shots", 4 * self.few_shot, _SHOT_SEED, level) if self.few_shot else (None, [])
+            drawn = _distinct_answers(drawn, self.few_shot)
             if len(drawn) < self.few_shot:
                 log.warning("%s: only %d of %d few-shot examples could be drawn (too few distinct questions "
                             "with a gold answer to show); using those.", self.name, len(drawn), self.few_shot)
@@ -244,6 +250,12 @@ class ReasoningGymTask:
                 for _, e in drawn
             ]
         return self._shots[level]
+
+    def set_examples(self, examples: list[tuple[str, str]]) -> None:
+        """Use these (question, worked answer) pairs as the few-shot examples of every level from now on
+        (self-generated demonstrations, tasks/demos.py); the task's `version` records it."""
+        self._given = [(str(q), str(w)) for q, w in examples]
+        self.version = self.version.split(";examples=")[0] + ";examples=replaced"
 
     def problems(self, split: str, n: int, seed: int, level: int | None = None) -> list[Problem]:
         """`n` distinct problems of `split` ("train" or "eval"); deterministic in (split, n, seed, level)."""
@@ -339,6 +351,20 @@ def plain_number(answer: str, gold: str | None) -> str | None:
     if re.fullmatch(r"-?\d+", gold.strip()) and number.value.denominator == 1:
         return str(number.value.numerator)
     return core.replace(" ", "")
+
+
+def _distinct_answers(drawn: list[tuple[int, dict]], n: int) -> list[tuple[int, dict]]:
+    """The first `n` items, skipping one whose gold answer an earlier pick already has (then refilling
+    in order when too few answers differ)."""
+    picked, seen = [], set()
+    for item in drawn:
+        answer = str(item[1].get("answer")).strip()
+        if answer not in seen and len(picked) < n:
+            picked.append(item)
+            seen.add(answer)
+    rest = [item for item in drawn if item not in picked]
+    chosen = picked + rest[: n - len(picked)]
+    return sorted(chosen, key=lambda item: drawn.index(item))
 
 
 def _gym_score(dataset: Any, answer: str, entry: dict[str, Any]) -> float:

@@ -4,6 +4,11 @@ The worked-example shape is a plain function, `WorkedExample = (question, answer
 so a task can swap it: `ReasoningGymTask(..., worked_example=my_fn)` or an entry in
 `WORKED_EXAMPLES` keyed by reasoning-gym dataset name. Any change to the text here must bump
 `PROMPT_VERSION`, which each task records in its `version`.
+
+Worked examples show the reasoning where the task's metadata allows it (`rationales.py`: letter
+counting word by word, legs per animal, Euclid's divisions, sorting order, a chain of sums step by
+step); other datasets get the generic one-line example, and `task.demos: self` replaces the examples
+with the model's own verified attempts (`demos.py`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any, Callable
 
 from ..core.errors import ConfigError
 from ..core.records import DEFAULT_STOP, Message
+from .rationales import RATIONALES, Rationale
 
 __all__ = [
     "PROMPT_VERSION",
@@ -22,10 +28,14 @@ __all__ = [
     "stop_strings",
     "default_worked_example",
     "expression_worked_example",
+    "rationale_worked_example",
     "worked_example_for",
+    "p1_worked_example_for",
 ]
 
-PROMPT_VERSION = "p1"
+# p2: worked examples that show the reasoning for letter_counting, leg_counting, gcd, number_sorting and
+# chain_sum (p1: "Working it out gives N." for all but basic_arithmetic and chain_sum's bare expression).
+PROMPT_VERSION = "p2"
 
 # Measured on SmolLM2-135M-Instruct, 64 eval problems of 2-term +/- arithmetic, 2 shots, greedy:
 # 14.1% correct, 4.7% unparsed (two other wordings: 12.5% each; the spread is within noise).
@@ -67,11 +77,32 @@ def expression_worked_example(question: str, answer: str, metadata: dict[str, An
     return f"{expression.strip()} = {answer}\nAnswer: {answer}"
 
 
+def rationale_worked_example(rationale: Rationale, fallback: WorkedExample = default_worked_example) -> WorkedExample:
+    """A worked example from a metadata `rationale` (tasks/rationales.py), `fallback` when it returns None.
+
+    >>> from selftaught.tasks.rationales import gcd
+    >>> rationale_worked_example(gcd)("q", "7", {})
+    'Working it out gives 7.\\nAnswer: 7'
+    """
+    def worked(question: str, answer: str, metadata: dict[str, Any]) -> str:
+        return rationale(question, answer, metadata) or fallback(question, answer, metadata)
+
+    worked.__name__ = f"rationale_{getattr(rationale, '__name__', 'worked_example')}"
+    return worked
+
+
 # reasoning-gym dataset name -> worked-example shape; anything else uses the default.
 WORKED_EXAMPLES: dict[str, WorkedExample] = {
-    "basic_arithmetic": expression_worked_example,
-    "chain_sum": expression_worked_example,
+    "basic_arithmetic": expression_worked_example,  # kept as in p1: the default recipe's figures use it
+    **{name: rationale_worked_example(r, expression_worked_example if name == "chain_sum" else default_worked_example)
+       for name, r in RATIONALES.items()},
 }
+
+
+def p1_worked_example_for(dataset_name: str) -> WorkedExample:
+    """Prompt version p1's shape (`task.demos: bare`): the bare expression for basic_arithmetic and
+    chain_sum, `Working it out gives N.` for every other dataset."""
+    return expression_worked_example if dataset_name in ("basic_arithmetic", "chain_sum") else default_worked_example
 
 
 def worked_example_for(dataset_name: str) -> WorkedExample:

@@ -1,0 +1,50 @@
+"""Answer collapse through the loop: a model that gives one answer to every problem is flagged in the
+round's metrics, the console, the round table and report.html; one that answers each problem is not."""
+
+import pytest
+from rich.console import Console
+
+from _inference_fakes import ScriptedGenerator
+from conftest import loop_config
+from loop_task import gold_of
+from selftaught.loop import rounds as rounds_mod
+from selftaught.loop.rounds import run_loop
+from selftaught.report import build_html, load_run, summary_table
+
+
+def _run(tiny_path, tmp_path, monkeypatch, respond):
+    generator = ScriptedGenerator(respond)
+    monkeypatch.setattr(rounds_mod.ModelState, "generator", lambda self, *a, **k: generator)
+    cfg = loop_config(tiny_path, "task.callable=loop_task:make_mostly_one_task", "loop.rounds=1",
+                      "task.n_eval=16", "task.n_train=8", "sampling.n=2")
+    console = Console(record=True, width=200)
+    rows = run_loop(cfg, str(tmp_path / "run"), console=console)
+    run = load_run(tmp_path / "run")
+    table = Console(record=True, width=250)
+    table.print(summary_table(run, width=250))
+    return rows, console.export_text(), table.export_text(), build_html(run)
+
+
+def test_one_answer_to_every_problem_is_reported_as_collapse(tiny_path, tmp_path, monkeypatch):
+    rows, printed, table, html = _run(tiny_path, tmp_path, monkeypatch, lambda *a: "Counting gives 1.\nAnswer: 1")
+    for m in rows:
+        assert m["eval/accuracy"] == m["eval/const_gold_acc"] == m["eval/const_model_acc"] == 10 / 16
+        assert m["eval/collapse"] is True and m["eval/top_answer_share"] == 1.0
+    assert rows[1]["rollout/collapse"] is True and rows[1]["rollout/top_answer"] == "1"
+    assert printed.count("warning: answer collapse (held-out)") == 2
+    assert "warning: answer collapse (training samples)" in printed
+    assert "gold-const" in table and "model-const" in table and "62.5 [38.6, 81.5] !" in table
+    assert "EVAL+TRAIN" in table and "! round 1: answer collapse (held-out)" in table
+    assert 'id="collapse"' in html and "round 0: answer collapse (held-out)" in html
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_answering_each_problem_is_not_collapse(tiny_path, tmp_path, monkeypatch, seed):
+    def respond(prompt, pid, j, params):
+        return f"Counting gives it.\nAnswer: {gold_of(int(pid.rsplit('-', 1)[1]))}"
+
+    rows, printed, table, html = _run(tiny_path, tmp_path, monkeypatch, respond)
+    assert all(m["eval/accuracy"] == 1.0 and m["eval/collapse"] is False for m in rows)
+    assert rows[1]["rollout/collapse"] is False
+    assert "answer collapse" not in printed and "answer collapse" not in table and 'id="collapse"' not in html
+    assert " !" not in table and "gold-const" in table
