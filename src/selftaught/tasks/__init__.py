@@ -11,7 +11,7 @@ from .extract import extract_answer
 from .gym import ReasoningGymTask, list_gym_tasks
 from .jsonl import JsonlTask, answers_match
 from .kinds import TASK_KINDS, build_task
-from .prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_VERSION, build_messages, p1_worked_example_for
+from .prompts import DEFAULT_SYSTEM_PROMPT, PROMPT_VERSION, build_messages
 
 __all__ = [
     "TASK_KINDS",
