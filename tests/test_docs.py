@@ -62,3 +62,13 @@ def test_docs_speak_of_measurements_not_of_tickets(doc):
     text = doc.read_text(encoding="utf-8")
     found = re.findall(r"\bissue \d+|\bthe issue's\b|\bticket\b|\bdevice tool\b|nvidia-h100-x1", text, flags=re.I)
     assert not found, f"{doc.name}: {found}; say what was measured and on which machine instead"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_old_key_names_appear_only_where_the_docs_say_they_moved(doc):
+    from selftaught.core.config import MOVED_KEYS
+
+    paragraphs = doc.read_text(encoding="utf-8").split("\n\n")
+    stale = [old for old in MOVED_KEYS for text in paragraphs
+             if re.search(re.escape(old) + r"(?![\w.])", text) and "moved" not in text]
+    assert not stale, f"{doc.name} still names {stale}: write the new key ({', '.join(MOVED_KEYS[k] for k in stale)})"
