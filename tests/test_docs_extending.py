@@ -26,7 +26,11 @@ def _blocks() -> dict[str, str]:
 
 @pytest.fixture
 def docs_modules(tmp_path, monkeypatch):
-    """The guide's example files, written beside each other on sys.path (as a user's project would be)."""
+    """The guide's example files, written beside each other on sys.path (as a user's project would be).
+    The `module:object` strategies looked up here are forgotten afterwards, as the modules are."""
+    import selftaught.inference as inference
+
+    monkeypatch.setattr(inference, "_NAMED", dict(inference._NAMED))
     for name, code in _blocks().items():
         (tmp_path / f"{name}.py").write_text(code, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
