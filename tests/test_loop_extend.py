@@ -50,3 +50,11 @@ def test_damaged_config_yaml_is_named(tiny_path, tmp_path, text, words):
         run_loop(loop_config(tiny_path, "loop.rounds=0"), str(tmp_path / "r"))
     assert (tmp_path / "r" / "config.yaml").read_text() == text
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["config.yaml"]
+
+
+def test_every_server_key_may_change_on_a_resume():
+    from selftaught.core.config import ServerConfig
+    from selftaught.loop.rundir import CONTINUABLE
+
+    assert {f"server.{k}" for k in ServerConfig.model_fields} - {"server.model", "server.use_n",
+                                                                "server.logprobs"} <= set(CONTINUABLE)

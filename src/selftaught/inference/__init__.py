@@ -32,8 +32,11 @@ _NAMED: dict[str, tuple[type[StrategyConfig], RunFn]] = {}  # `module:object` st
 
 def strategy_name(cfg: BaseModel) -> str:
     """The registered name (or `module:object`) of a config instance's strategy."""
-    for name in [*STRATEGIES.names(), *_NAMED]:
+    for name in STRATEGIES.names():
         if type(cfg) is STRATEGIES.get(name)[0]:
+            return name
+    for name, (cls, _) in _NAMED.items():  # the pairs as first looked up: no re-import
+        if type(cfg) is cls:
             return name
     raise ConfigError(f"{type(cfg).__name__} is not a registered strategy config.")
 

@@ -33,7 +33,8 @@ from ..core.io import atomic_write_text, read_jsonl, write_json, write_jsonl
 # Keys whose change does not alter what a finished round means: a run may continue with new values.
 CONTINUABLE = ("loop.rounds", "name", "threads", "loop.keep_checkpoints", "train.report_to", "server.base_urls",
                "server.api_key_env", "server.max_concurrency", "server.timeout_s", "server.max_retries",
-               "server.backoff_s", "server.reload_command", "server.reload_timeout_s")
+               "server.backoff_s", "server.reload_command", "server.reload_timeout_s", "server.connect_timeout_s",
+               "server.deadline_s", "server.follows_checkpoints")
 
 
 class RunDir:
