@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
+from .records import SAMPLE_SCORES
 
 
 class _Section(BaseModel):
@@ -358,7 +359,20 @@ def cross_key_problems(cfg: Config) -> list[str]:
                    "own groups at sampling.temperature: use loop.kind rft or rest_em.")
     if method == "grpo" and cfg.sampling.n < 2:
         out.append("train.method grpo compares completions within a group: sampling.n must be >= 2.")
+    out.extend(_score_problem(cfg))
     return out
+
+
+def _score_problem(cfg: Config) -> list[str]:
+    """select.score names a per-sample score the built-in backends write; a user's own backend or rule
+    (`module:object`) may bring its own keys, so it is not checked then."""
+    score = cfg.select.score
+    if score in SAMPLE_SCORES or ":" in cfg.backend or ":" in cfg.select.rule:
+        return []
+    close = difflib.get_close_matches(score, SAMPLE_SCORES, n=1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    return [f"select.score `{score}` is not a per-sample score.{hint} Known: {', '.join(SAMPLE_SCORES)} "
+            "(`reward`: the verifier's; the others: per-token statistics the backends write)."]
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
