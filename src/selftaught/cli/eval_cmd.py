@@ -21,6 +21,7 @@ from typing import Optional
 import typer
 
 from .common import console, load_recipe, quiet_libraries, set_option, user_errors
+from .interrupt import command_line, stop
 
 
 STRATEGY_HELP = ("Strategy to run (repeatable): a registered name such as greedy, self_consistency or best_of_n "
@@ -61,6 +62,10 @@ def eval_command(
     target = out or Path("runs") / f"{cfg.name}-eval"
     source = cfg.task.name or cfg.task.path or cfg.task.callable
     console.print(f"[bold]selftaught eval[/] {', '.join(strategy)} on {source} ({cfg.backend} backend) -> {target}")
-    eval_main(cfg.task, cfg.model, strategy, strategy_sets, target, seed=cfg.seed, n_problems=n, config=cfg,
-              console=console)
+    try:
+        eval_main(cfg.task, cfg.model, strategy, strategy_sets, target, seed=cfg.seed, n_problems=n, config=cfg,
+                  console=console)
+    except KeyboardInterrupt:
+        raise stop(f"Interrupted: the strategies that finished have their files in {target}; eval does not "
+                   f"resume, the whole comparison runs again with: {command_line()}") from None
     console.print(f"traces, metrics and accuracy_vs_tokens.png in {target}", highlight=False)

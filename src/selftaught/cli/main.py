@@ -14,6 +14,7 @@ import typer
 
 from .common import console, load_recipe, quiet_libraries, set_option, user_errors
 from .eval_cmd import eval_command
+from .interrupt import run_summary, stop
 from .report_cmd import report
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -39,8 +40,11 @@ def run(
     quiet_libraries()
     target = run_dir or Path("runs") / cfg.name
     console.print(f"[bold]selftaught run[/] {cfg.name} -> {target}")
-    rows = run_loop(cfg, str(target), fresh=fresh, console=console, after_round=_write_report, launcher=launcher,
-                    accelerate_config=str(accelerate_config) if accelerate_config else None)
+    try:
+        rows = run_loop(cfg, str(target), fresh=fresh, console=console, after_round=_write_report, launcher=launcher,
+                        accelerate_config=str(accelerate_config) if accelerate_config else None)
+    except KeyboardInterrupt:
+        raise stop(run_summary(target, cfg.loop.rounds)) from None
     first, last = rows[0], rows[-1]
     console.print(f"held-out accuracy: round {first['round']} {100 * first['eval/accuracy']:.1f}% -> "
                   f"round {last['round']} {100 * last['eval/accuracy']:.1f}%  (files in {target})")
