@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, report, tasks.
+"""`selftaught` command line: run, eval, report, tasks, config.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -15,7 +15,9 @@ import typer
 from .common import console, load_recipe, quiet_libraries, set_option, user_errors
 from .eval_cmd import eval_command
 from .interrupt import run_summary, stop
+from .config_cmd import config
 from .report_cmd import report
+from .tasks_cmd import tasks
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="A language model improves its own reasoning: sample, verify, select, train, repeat.")
@@ -61,17 +63,8 @@ def _write_report(run_dir: str) -> None:
 
 app.command()(report)
 app.command("eval")(eval_command)
-
-
-@app.command()
-@user_errors
-def tasks() -> None:
-    """List the reasoning-gym tasks usable as task.name."""
-    from ..tasks import list_gym_tasks
-
-    names = list_gym_tasks()
-    console.print(f"{len(names)} reasoning-gym tasks (use as task.name; options via task.options):")
-    console.print(", ".join(names), highlight=False)
+app.command()(tasks)
+app.command()(config)
 
 
 def main() -> None:  # pragma: no cover - entry point
