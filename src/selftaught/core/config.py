@@ -115,7 +115,8 @@ class SelectConfig(_Section):
         "(a score >= select.threshold), `majority` (label-free: agree with the majority answer), or a user's "
         "rule factory as `module:object`.")
     score: str = Field("reward", description="For `threshold`: the per-sample score: `reward` (the verifier's), "
-                       "`logprob`, or a Sample.stats key such as `mean_logprob`, `self_certainty`.")
+                       "`logprob`, or a Sample.stats key the backends write: `mean_logprob`, `mean_entropy`, "
+                       "`self_certainty` (checked at load; any key with a user's `module:object` backend or rule).")
     threshold: float = Field(0.5, description="For `threshold`: keep samples whose score is at least this.")
     min_share: float = Field(0.0, ge=0.0, le=1.0, description="For `majority`: least vote share of the majority answer.")
     dedupe: bool = Field(True, description="Drop repeated completions of the same problem (after whitespace normalisation).")
