@@ -18,7 +18,6 @@ import typer
 from .common import err_console
 
 EXIT_INTERRUPTED = 130
-STEP_FILES = ("samples.jsonl", "scores.jsonl", "selected.jsonl", "pairs.jsonl", "checkpoint", "eval_samples.jsonl")
 
 
 def command_line(drop: tuple[str, ...] = ("--fresh",)) -> str:
