@@ -45,13 +45,25 @@ def user_errors(fn: F) -> F:
 def find_recipe(recipe: str | None) -> Path:
     """A recipe path, or a name (`default`) looked up in ./recipes and the checkout's recipes/ folder."""
     name = recipe or "default"
-    candidates = [Path(name), Path("recipes") / f"{name}.yaml", RECIPES_DIR / f"{name}.yaml"]
+    candidates = _distinct([Path(name), Path("recipes") / f"{name}.yaml", RECIPES_DIR / f"{name}.yaml"])
     for c in candidates:
         if c.is_file():
             return c
-    known = sorted(p.stem for d in {Path("recipes"), RECIPES_DIR} if d.is_dir() for p in d.glob("*.yaml"))
+    folders = _distinct([Path("recipes"), RECIPES_DIR])
+    known = sorted({p.stem for d in folders if d.is_dir() for p in d.glob("*.yaml")})
     raise SelftaughtError(f"Recipe {name!r} not found (looked for {', '.join(map(str, candidates))}). "
                           f"Known recipes: {', '.join(known) or 'none'}.")
+
+
+def _distinct(paths: list[Path]) -> list[Path]:
+    """`paths` without repeats of the same file (./recipes is the checkout's recipes/ when run from it)."""
+    seen, kept = set(), []
+    for p in paths:
+        key = p.expanduser().resolve()
+        if key not in seen:
+            seen.add(key)
+            kept.append(p)
+    return kept
 
 
 def load_recipe(recipe: str | None, overrides: list[str]) -> "Config":

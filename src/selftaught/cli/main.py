@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, report, tasks.
+"""`selftaught` command line: run, eval, report, tasks, config.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -14,7 +14,10 @@ import typer
 
 from .common import console, load_recipe, quiet_libraries, set_option, user_errors
 from .eval_cmd import eval_command
+from .interrupt import run_summary, stop
+from .config_cmd import config
 from .report_cmd import report
+from .tasks_cmd import tasks
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="A language model improves its own reasoning: sample, verify, select, train, repeat.")
@@ -39,8 +42,11 @@ def run(
     quiet_libraries()
     target = run_dir or Path("runs") / cfg.name
     console.print(f"[bold]selftaught run[/] {cfg.name} -> {target}")
-    rows = run_loop(cfg, str(target), fresh=fresh, console=console, after_round=_write_report, launcher=launcher,
-                    accelerate_config=str(accelerate_config) if accelerate_config else None)
+    try:
+        rows = run_loop(cfg, str(target), fresh=fresh, console=console, after_round=_write_report, launcher=launcher,
+                        accelerate_config=str(accelerate_config) if accelerate_config else None)
+    except KeyboardInterrupt:
+        raise stop(run_summary(target, cfg.loop.rounds)) from None
     first, last = rows[0], rows[-1]
     console.print(f"held-out accuracy: round {first['round']} {100 * first['eval/accuracy']:.1f}% -> "
                   f"round {last['round']} {100 * last['eval/accuracy']:.1f}%  (files in {target})")
@@ -57,17 +63,8 @@ def _write_report(run_dir: str) -> None:
 
 app.command()(report)
 app.command("eval")(eval_command)
-
-
-@app.command()
-@user_errors
-def tasks() -> None:
-    """List the reasoning-gym tasks usable as task.name."""
-    from ..tasks import list_gym_tasks
-
-    names = list_gym_tasks()
-    console.print(f"{len(names)} reasoning-gym tasks (use as task.name; options via task.options):")
-    console.print(", ".join(names), highlight=False)
+app.command()(tasks)
+app.command()(config)
 
 
 def main() -> None:  # pragma: no cover - entry point

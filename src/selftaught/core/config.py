@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError
+from .records import SAMPLE_SCORES
 
 
 class _Section(BaseModel):
@@ -114,7 +115,8 @@ class SelectConfig(_Section):
         "(a score >= select.threshold), `majority` (label-free: agree with the majority answer), or a user's "
         "rule factory as `module:object`.")
     score: str = Field("reward", description="For `threshold`: the per-sample score: `reward` (the verifier's), "
-                       "`logprob`, or a Sample.stats key such as `mean_logprob`, `self_certainty`.")
+                       "`logprob`, or a Sample.stats key the backends write: `mean_logprob`, `mean_entropy`, "
+                       "`self_certainty` (checked at load; any key with a user's `module:object` backend or rule).")
     threshold: float = Field(0.5, description="For `threshold`: keep samples whose score is at least this.")
     min_share: float = Field(0.0, ge=0.0, le=1.0, description="For `majority`: least vote share of the majority answer.")
     dedupe: bool = Field(True, description="Drop repeated completions of the same problem (after whitespace normalisation).")
@@ -358,7 +360,20 @@ def cross_key_problems(cfg: Config) -> list[str]:
                    "own groups at sampling.temperature: use loop.kind rft or rest_em.")
     if method == "grpo" and cfg.sampling.n < 2:
         out.append("train.method grpo compares completions within a group: sampling.n must be >= 2.")
+    out.extend(_score_problem(cfg))
     return out
+
+
+def _score_problem(cfg: Config) -> list[str]:
+    """select.score names a per-sample score the built-in backends write; a user's own backend or rule
+    (`module:object`) may bring its own keys, so it is not checked then."""
+    score = cfg.select.score
+    if score in SAMPLE_SCORES or ":" in cfg.backend or ":" in cfg.select.rule:
+        return []
+    close = difflib.get_close_matches(score, SAMPLE_SCORES, n=1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    return [f"select.score `{score}` is not a per-sample score.{hint} Known: {', '.join(SAMPLE_SCORES)} "
+            "(`reward`: the verifier's; the others: per-token statistics the backends write)."]
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:

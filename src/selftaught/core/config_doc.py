@@ -164,18 +164,39 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def section_table(section: Section) -> list[str]:
-    """The Markdown table of a section's own keys (its sub-sections get their own tables)."""
-    lines = ["| key | type | default | description |", "|---|---|---|---|"]
+def section_rows(section: Section) -> list[tuple[str, str, str, str, bool]]:
+    """(key, type, default, description, is a section) for each of a section's own keys, as Markdown cells."""
+    rows = []
     for name, field in section.model.model_fields.items():
         key = f"{section.path}.{name}" if section.path else name
         kind = type_text(field.annotation)
         bounds = bounds_text(field)
         kind = f"{kind}, {bounds}" if bounds else kind
-        link = f" (see [{key}](#{slug(key)}))" if nested_models(field.annotation) and len(
-            nested_models(field.annotation)) == 1 and not nested_models(field.annotation)[0][0] else ""
-        desc = _cell(field.description or "(no description)") + link
-        lines.append(f"| `{key}` | {kind} | {default_text(field)} | {desc} |")
+        hits = nested_models(field.annotation)
+        rows.append((key, kind, default_text(field), _cell(field.description or "(no description)"),
+                     len(hits) == 1 and not hits[0][0]))
+    return rows
+
+
+def key_rows(model: type[BaseModel] | None = None) -> list[tuple[str, str, str, str]]:
+    """Every key of the recipe config, sections included, as plain text (key, type, default, description):
+    what `selftaught config` prints."""
+    if model is None:
+        from .config import Config as model  # noqa: N813 - the default model
+
+    def plain(text: str) -> str:
+        return text.replace("\\|", "|").replace("`", "")
+
+    return [(key, plain(kind), plain(default), plain(desc))
+            for section in sections(model) for key, kind, default, desc, _ in section_rows(section)]
+
+
+def section_table(section: Section) -> list[str]:
+    """The Markdown table of a section's own keys (its sub-sections get their own tables)."""
+    lines = ["| key | type | default | description |", "|---|---|---|---|"]
+    for key, kind, default, desc, is_section in section_rows(section):
+        link = f" (see [{key}](#{slug(key)}))" if is_section else ""
+        lines.append(f"| `{key}` | {kind} | {default} | {desc}{link} |")
     return lines
 
 

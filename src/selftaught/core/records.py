@@ -21,6 +21,10 @@ NO_ANSWER: tuple[str, ...] = ("unparsed", "conflicting", "truncated")  # no sing
 # Generation stops at the first of these (the text is cut before it, finish_reason "stop"): the end of a
 # turn and the start of an invented next one, in the chat templates of common small models (ChatML,
 # Llama 3, Gemma, Phi-3, Mistral) and as plain text. `tasks.prompts.stop_strings(format)` picks per format.
+# Per-token statistics the built-in backends write into Sample.stats (models/hf.py defines them), and with
+# `reward` (the verifier's) and `logprob` (per token) every per-sample score `select.score` may name.
+SAMPLE_STATS: tuple[str, ...] = ("mean_logprob", "mean_entropy", "self_certainty")
+SAMPLE_SCORES: tuple[str, ...] = ("reward", "logprob") + SAMPLE_STATS
 DEFAULT_STOP: tuple[str, ...] = (
     "<|im_end|>", "<|im_start|>", "<|eot_id|>", "<|start_header_id|>", "<end_of_turn>", "<start_of_turn>",
     "<|end|>", "<|user|>", "[INST]", "\nQuestion:", "\nUser:", "\nQ:")

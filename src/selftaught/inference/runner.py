@@ -125,7 +125,7 @@ def eval_generator(cfg: Config) -> Generator:
         from ..models.resolve import load_tokenizer
 
         path = resolve_model(cfg.model)
-        reload_server(cfg, path)  # no-op without server.reload_command
+        reload_server(cfg, path, show_progress=True)  # no-op without server.reload_command
         generator = build_generator(cfg, None, load_tokenizer(path))
     elif cfg.backend == "vllm":
         generator = build_generator(cfg, resolve_model(cfg.model), None)

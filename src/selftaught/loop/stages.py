@@ -72,7 +72,15 @@ def select_step(ctx: RoundContext, index: int, problems: list[Problem], samples:
     if sel.strip_few_shot:  # STaR: fine-tune on question -> rationale, no worked examples
         chosen = [replace(c, prompt=question_only(c.prompt)) for c in chosen]
     fmt = ctx.state.prompt_format  # plain (a base model): prompt/completion text, as it was sampled
-    records = [dict(to_sft_record(c, fmt), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule)
-               for c in chosen]
+    records = [dict(to_sft_record(c, fmt), problem_id=c.problem_id, sample_id=c.sample_id, rule=c.rule,
+                    **_pseudo_label(c)) for c in chosen]
     ctx.run.write_records(index, "selected.jsonl", records)
     return records
+
+
+def _pseudo_label(chosen) -> dict[str, Any]:
+    """A pseudo-label's answer and whether it is right (rule `majority`, problems with a gold answer), kept in
+    selected.jsonl for select/label_accuracy; nothing for rules that keep verified samples."""
+    if "label_correct" not in chosen.meta:
+        return {}
+    return {"label": chosen.label, "label_correct": chosen.meta["label_correct"]}

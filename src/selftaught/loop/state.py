@@ -17,6 +17,7 @@ from rich.console import Console
 
 from ..core.config import Config
 from ..core.errors import SelftaughtError
+from ..core.progress import showing, wants_progress
 from ..core.seeds import seed_for
 from .rundir import RunDir
 
@@ -37,6 +38,7 @@ class ModelState:
                                   f"configs/accelerate/ddp.yaml); got {accelerate_config!r}.")
         self.cfg, self.run, self.console, self.task = cfg, run, console, task
         self.launcher, self.accelerate_config = launcher, accelerate_config
+        self.show_progress = wants_progress(console)  # bars for sampling, eval, training, server waits
         self.base_path = resolve_model(cfg.model)  # fails before the run directory is touched
         self.device = pick_device(cfg.device)
         self.model = self.tokenizer = None
@@ -104,7 +106,8 @@ class ModelState:
             if self.served != index:
                 from ..models.openai_backend import reload_server
 
-                reload_server(self.cfg, self.checkpoint_of(index))  # no-op without server.reload_command
+                reload_server(self.cfg, self.checkpoint_of(index),  # no-op without server.reload_command
+                              show_progress=self.show_progress)
                 self.served = index
             if self._tokenizer_of[0] != index:  # loaded once per round, not once per generation step
                 self._tokenizer_of = (index, load_tokenizer(self.checkpoint_of(index)))
@@ -117,7 +120,7 @@ class ModelState:
         if hasattr(generator, "set_matmul_dtype"):
             generator.set_matmul_dtype(matmul_dtype)
         if hasattr(generator, "progress"):
-            generator.progress = self.console.is_terminal or self.console.is_interactive
+            generator.progress = self.show_progress
         return generator
 
     def train(self, index: int, records: list[dict[str, Any]], base: int) -> dict[str, Any]:
@@ -159,11 +162,11 @@ class ModelState:
         self.ensure(base)
         ref_path = self._ref_path(base)
         ref_model = load_model(ref_path, self.device, self.dtype)[0] if ref_path else None
-        self.model, result = train_round(self.cfg, self.model, self.tokenizer, records, self.device,
-                                         seed_for(self.cfg.seed, "train", index), self.run.checkpoint(index),
-                                         task=self.task,
-                                         ref_model=ref_model, log_dir=self._log_dir(index),
-                                         base_path=self.checkpoint_of(base))
+        with showing(self.show_progress):  # the trainers' step bar
+            self.model, result = train_round(self.cfg, self.model, self.tokenizer, records, self.device,
+                                             seed_for(self.cfg.seed, "train", index), self.run.checkpoint(index),
+                                             task=self.task, ref_model=ref_model, log_dir=self._log_dir(index),
+                                             base_path=self.checkpoint_of(base))
         self.holds = index
         metrics = result.metrics()
         metrics["train/loss_curve"] = result.losses

@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from ..core.errors import SelftaughtError
+from ..core.progress import progress
 from ..core.records import Prompt, Sample, SamplingParams
 from .backends import BACKENDS
 from .fast_families import rope_tables, sliding_window, unsupported
@@ -135,6 +136,7 @@ class FastGenerator:
         self.prompt_format = self._hf.prompt_format
         self.model, self.tokenizer, self.device = model, tokenizer, model.device
         self.max_batch, self.max_len, self.stop_on_eos = max_batch, max_len, stop_on_eos
+        self.progress = False  # a bar advancing per finished sequence (the loop sets it on a terminal)
         self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else cuda_graphs
         self.sync_every = sync_every or (8 if self.cuda_graphs else 1)  # a read-back costs nothing on a CPU
         self.prefill_tokens = prefill_tokens or (16384 if self.device.type == "cuda" else 2048)
@@ -167,6 +169,7 @@ class FastGenerator:
         if window and prompt_ids and max(map(len, prompt_ids)) + params.max_new_tokens > window:
             console.print(f"[yellow]note:[/] sequences longer than the model's sliding window ({window}): "
                           "this call runs through transformers generate.")
+            self._hf.progress = self.progress
             return self._hf.generate(prompts, params, n, problem_ids)
         outs = self.generate_ids(prompt_ids, params, n)
         record = {"temperature": params.temperature, "top_p": params.top_p,
@@ -192,8 +195,9 @@ class FastGenerator:
         runs = 1 if params.greedy else n
         self._sync_weights()
         self._set_stops(params.stop if self.stop_on_eos else ())
-        with torch.inference_mode():
-            results = _Run(self, [list(p) for p in prompt_ids], params, runs).run()
+        with torch.inference_mode(), progress("Generating", len(prompt_ids) * runs, self.progress,
+                                              unit="seq") as advance:
+            results = _Run(self, [list(p) for p in prompt_ids], params, runs, advance).run()
         return [[dict(results[(i, j % runs)]) for j in range(n)] for i in range(len(prompt_ids))]
 
     def _set_stops(self, stop: tuple[str, ...]) -> None:
@@ -321,8 +325,9 @@ class FastGenerator:
 class _Run:
     """One `generate_ids` call: the job queue, slot bookkeeping on the host, prefill and harvest."""
 
-    def __init__(self, gen: FastGenerator, prompts: list[list[int]], params: SamplingParams, runs: int) -> None:
-        self.g, self.prompts, self.params, self.runs = gen, prompts, params, runs
+    def __init__(self, gen: FastGenerator, prompts: list[list[int]], params: SamplingParams, runs: int,
+                 advance=lambda n=1: None) -> None:
+        self.g, self.prompts, self.params, self.runs, self.advance = gen, prompts, params, runs, advance
         jobs = len(prompts) * runs
         self.slots = min(gen.max_batch, 1 << (jobs - 1).bit_length())
         self.mode = "greedy" if params.greedy else ("top_p" if params.top_p < 1.0 else "sample")
@@ -467,6 +472,7 @@ class _Run:
                 "logprob": total, "stats": {"mean_logprob": total / n, "mean_entropy": float(ent[r, :n].sum()) / n,
                                             "self_certainty": float(sc[r, :n].sum()) / n}}
             self.occupied[slot], self.job_at[slot] = False, None
+        self.advance(len(done))
         if not self.pending and not self.g.cuda_graphs:
             self._compact()
 

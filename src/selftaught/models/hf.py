@@ -26,15 +26,14 @@ import math
 from typing import Sequence
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
 from ..core.errors import SelftaughtError
+from ..core.progress import progress
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 from ..tasks.formats import format_prompt, resolve_prompt_format
 from .backends import BACKENDS
-from .resolve import console
 from .stopping import StopOnText, split_stops, stop_cut, suspect_tokens
 
 
@@ -135,20 +134,15 @@ class HFGenerator:
         order = sorted(range(len(seqs)), key=lambda k: (-len(ids[seqs[k][0]]), k))
         batches = [order[s:s + self.batch_size] for s in range(0, len(order), self.batch_size)]
         outs: dict[tuple[int, int], dict] = {}
-        with self._progress() as bar:
-            task = bar.add_task("Generating", total=len(seqs))
+        with progress("Generating", len(seqs), self.progress, unit="seq") as advance:
             for b, batch in enumerate(batches):
                 results = self._generate_batch([ids[seqs[k][0]] for k in batch], params, params.seed + b, stops)
                 outs.update({seqs[k]: r for k, r in zip(batch, results)})
-                bar.advance(task, len(batch))
+                advance(len(batch))
         record = {"temperature": params.temperature, "top_p": params.top_p,
                   "max_new_tokens": params.max_new_tokens, "seed": params.seed}
         pids = problem_ids if problem_ids is not None else [str(i) for i in range(len(prompts))]
         return [[_sample(pids[i], j, record, outs[(i, j % runs)]) for j in range(n)] for i in range(len(prompts))]
-
-    def _progress(self) -> Progress:
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=console, disable=not self.progress, transient=True)
 
     def _generation_config(self, params: SamplingParams,
                            stops: tuple[list[int], tuple[str, ...]] = ([], ())) -> GenerationConfig:

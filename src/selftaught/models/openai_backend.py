@@ -53,9 +53,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..core.errors import SelftaughtError
+from ..core.progress import progress
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 from ..tasks.formats import format_prompt, resolve_prompt_format
@@ -141,8 +141,7 @@ class OpenAIGenerator:
         abort = threading.Event()
         pool = ThreadPoolExecutor(min(self.max_concurrency, len(jobs)), thread_name_prefix="openai-backend")
         try:
-            with self._progress() as bar:
-                task = bar.add_task("Generating", total=len(jobs))
+            with progress("Generating", len(jobs), self.progress, unit="req") as advance:
                 futures = {pool.submit(self._job, prompts[i], params, i * runs + j, k, abort): (i, j)
                            for i, j, k in jobs}
                 pending = set(futures)
@@ -158,17 +157,13 @@ class OpenAIGenerator:
                     for f in done:
                         i, j = futures[f]
                         outs.update({(i, j + m): s for m, s in enumerate(f.result())})
-                        bar.advance(task)
+                        advance()
         except BaseException:
             abort.set()
             raise
         finally:
             pool.shutdown(wait=not abort.is_set(), cancel_futures=True)
         return outs
-
-    def _progress(self) -> Progress:
-        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=console, disable=not self.progress, transient=True)
 
     def _job(self, prompt: Prompt, params: SamplingParams, seed_offset: int, k: int,
              abort: threading.Event) -> list[dict]:
@@ -414,17 +409,21 @@ def check_server_follows(cfg) -> None:
             "`vllm serve {checkpoint}`), or server.follows_checkpoints: true if your servers load them themselves.")
 
 
-def wait_ready(base_urls: Sequence[str], timeout: float, interval: float = 0.5) -> None:
-    """Wait until every server answers `GET /health` or `GET {base_url}/models` with 200 (at most `timeout` s)."""
+def wait_ready(base_urls: Sequence[str], timeout: float, interval: float = 0.5, show: bool = False) -> None:
+    """Wait until every server answers `GET /health` or `GET {base_url}/models` with 200 (at most `timeout` s);
+    `show`: a bar counting the servers ready."""
     deadline = time.monotonic() + timeout
     waiting = [u.rstrip("/") for u in base_urls]
-    while waiting:
-        waiting = [u for u in waiting if not _answers(u)]
-        if waiting and time.monotonic() >= deadline:
-            raise SelftaughtError(f"server(s) not ready after {timeout:g}s: {', '.join(map(_safe, waiting))} "
-                                  "(tried GET /health and GET {base_url}/models).")
-        if waiting:
-            time.sleep(interval)
+    with progress("Waiting for the server(s)", len(waiting), show, unit="server") as advance:
+        while waiting:
+            before = len(waiting)
+            waiting = [u for u in waiting if not _answers(u)]
+            advance(before - len(waiting))
+            if waiting and time.monotonic() >= deadline:
+                raise SelftaughtError(f"server(s) not ready after {timeout:g}s: {', '.join(map(_safe, waiting))} "
+                                      "(tried GET /health and GET {base_url}/models).")
+            if waiting:
+                time.sleep(interval)
 
 
 def _answers(base_url: str) -> bool:
@@ -439,12 +438,13 @@ def _answers(base_url: str) -> bool:
     return False
 
 
-def reload_server(cfg, checkpoint: str) -> bool:
+def reload_server(cfg, checkpoint: str, show_progress: bool = False) -> bool:
     """Point the server at `checkpoint`: run server.reload_command, then wait until the servers answer.
 
     `{checkpoint}` in the command becomes the (shell-quoted) folder; the command also sees it as
     $SELFTAUGHT_CHECKPOINT. Its output goes to this process's stdout/stderr (so a command that starts a
     server in the background cannot hang on a pipe). Returns False when no command is set.
+    `show_progress`: a bar while waiting for the servers.
     """
     command = cfg.server.reload_command
     if not command:
@@ -460,7 +460,7 @@ def reload_server(cfg, checkpoint: str) -> bool:
     if code != 0:
         raise SelftaughtError(f"server.reload_command exited with status {code} for checkpoint {checkpoint} "
                               "(its output is above).")
-    wait_ready(cfg.server.base_urls, cfg.server.reload_timeout_s)
+    wait_ready(cfg.server.base_urls, cfg.server.reload_timeout_s, show=show_progress)
     return True
 
 

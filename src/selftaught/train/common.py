@@ -10,6 +10,7 @@ trainer, which gathers sharded weights, and the main process merges the adapter 
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import os
 import shutil
@@ -24,6 +25,7 @@ import torch
 
 from ..core.config import TrainConfig
 from ..core.errors import SelftaughtError
+from ..core.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,43 @@ def quiet_trainer(trainer) -> None:
     from transformers import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)
+
+
+def train_with_progress(trainer):
+    """`trainer.train()` under a rich bar that advances per optimizer step and shows the last loss (shown
+    inside the loop's `core.progress.showing(True)`, i.e. on a terminal; TRL's own tqdm stays disabled).
+    The bar closes however training ends (an error or Ctrl-C included)."""
+    with progress("Training", None, enabled=None, unit="step") as advance:
+        trainer.add_callback(StepBar(advance))
+        return trainer.train()
+
+
+@functools.cache
+def _step_bar_class():
+    from transformers import TrainerCallback
+
+    class _StepBar(TrainerCallback):
+        """Drives a `core.progress` bar: its total from the trainer's max_steps, one step per optimizer step."""
+
+        def __init__(self, advance) -> None:
+            self.advance = advance
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.advance(0, total=state.max_steps)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.advance(1)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and logs.get("loss") is not None:
+                self.advance(0, label=f"Training (loss {logs['loss']:.4g})")
+
+    return _StepBar
+
+
+def StepBar(advance):  # noqa: N802 - a class built on first use, so importing this module stays light
+    """The TrainerCallback that drives a progress bar's `advance` (see `train_with_progress`)."""
+    return _step_bar_class()(advance)
 
 
 def result_of(trainer, out, start: float, keys: dict[str, str] | None = None) -> TrainResult:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import TrainConfig
-from .common import common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir
+from .common import (common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir,
+                     train_with_progress)
 from .round import TRAINERS, Trainer
 
 PAIR_FIELDS = ("prompt", "chosen", "rejected")
@@ -65,7 +66,7 @@ def train_dpo(model, tokenizer, pairs: list[dict[str, Any]], cfg: TrainConfig, d
         )
         quiet_trainer(trainer)
         with labelled_positions_only():  # on a CPU too, as TRL does on a GPU
-            out = trainer.train()
+            out = train_with_progress(trainer)
     result = result_of(trainer, out, start, DPO_KEYS)
     result.extra["train/pairs"] = len(pairs)
     return finish(trainer, tokenizer, cfg, save_dir, base_path), result

@@ -29,7 +29,8 @@ from ..core.records import Problem, from_dict
 from ..select.records import prompt_messages
 from ..tasks.formats import format_prompt, resolve_prompt_format
 from ..tasks.verdicts import resolve_max_new_tokens
-from .common import common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir
+from .common import (common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir,
+                     train_with_progress)
 from .rewards import build_rewards
 from .round import TRAINERS, Trainer
 
@@ -124,7 +125,7 @@ def train_grpo(model, tokenizer, problems: Sequence[Problem], task, cfg: Config,
             certainty.model = trainer.model
         quiet_trainer(trainer)
         with labelled_positions_only():  # on a CPU too, as TRL does on a GPU
-            out = trainer.train()
+            out = train_with_progress(trainer)
     result = result_of(trainer, out, start, GRPO_KEYS)
     result.extra.update({"train/groups": trainer.groups_seen, "train/zero_variance_groups": trainer.groups_dropped,
                          "train/zero_variance_filter": g.zero_variance_filter})

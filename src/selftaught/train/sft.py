@@ -25,7 +25,8 @@ from typing import Any
 from ..core.config import TrainConfig
 from . import common
 from .round import TRAINERS, Trainer, prompt_completion
-from .common import TrainResult, common_args, finish, lora_config, quiet_trainer, result_of, save_model, tracker_dir
+from .common import (TrainResult, common_args, finish, lora_config, quiet_trainer, result_of, save_model, tracker_dir,
+                     train_with_progress)
 
 __all__ = ["TrainResult", "lora_config", "save_model", "sft_args", "sft_trainer", "train_sft", "use_padding_free"]
 
@@ -118,7 +119,7 @@ def train_sft(model, tokenizer, records: list[dict[str, Any]], cfg: TrainConfig,
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="selftaught-sft-") as tmp, tracker_dir(cfg, log_dir):
         trainer = sft_trainer(model, tokenizer, records, cfg, device, seed, tmp)
-        out = trainer.train()
+        out = train_with_progress(trainer)
     result = result_of(trainer, out, start)
     result.tokens = result.tokens or _count_tokens(trainer)
     model = finish(trainer, tokenizer, cfg, save_dir, base_path)
