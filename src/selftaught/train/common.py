@@ -289,6 +289,7 @@ def merge_adapter(base_path: str, adapter_dir: str | Path, tokenizer, save_dir: 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
+    ignore_trl_deprecations()  # PEFT reads the deprecated is_gradient_checkpointing as TRL does
     base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     save_model(merged, tokenizer, save_dir)
