@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, report, tasks.
+"""`selftaught` command line: run, eval, compare, report, tasks.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched.
@@ -105,6 +105,10 @@ def _write_report(run_dir: str) -> None:
 
 app.command()(report)
 app.command("eval")(eval_command)
+
+from .compare_cmd import compare_command  # noqa: E402  (imports user_errors/find_recipe from here)
+
+app.command("compare")(compare_command)
 
 
 @app.command()
