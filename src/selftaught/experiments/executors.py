@@ -204,10 +204,17 @@ def run_ray(jobs: list[CellJob], address: str | None, cpus: float, gpus: float,
             try:
                 result = ray.get(ref)
             except Exception as e:  # the task itself died (node lost, worker killed): report, go on
-                job.log.parent.mkdir(parents=True, exist_ok=True)
-                with open(job.log, "a", encoding="utf-8") as log:
-                    log.write(f"ray task failed: {type(e).__name__}: {e}\n")
+                _note(job.log, f"ray task failed: {type(e).__name__}: {e}")
                 result = CellResult(job, -1, 0.0)
             results.append(result)
             on_done(result)
     return results
+
+
+def _note(log: Path, text: str) -> None:
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(text + "\n")
+    except OSError:
+        pass
