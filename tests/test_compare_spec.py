@@ -56,7 +56,8 @@ def test_changed_spec_is_refused_with_the_changed_keys(tmp_path):
     first = spec({"rft": ["loop.kind=rft"], "bstar": ["loop.kind=bstar"]})
     store_or_check(tmp_path, first, check_spec(first))
     store_or_check(tmp_path, first, check_spec(first))  # the same spec resumes
-    changed = spec({"rft": ["loop.kind=rft"], "bstar": ["loop.kind=bstar", "sampling.temperature=0.9"]}, seeds=(0, 1, 2))
+    changed = spec({"rft": ["loop.kind=rft"], "bstar": ["loop.kind=bstar", "sampling.temperature=0.9"]},
+                   seeds=(0, 1, 2))
     with pytest.raises(ConfigError) as e:
         store_or_check(tmp_path, changed, check_spec(changed))
     msg = str(e.value)

@@ -60,11 +60,15 @@ def compare_command(
     """Run variants x seeds of a recipe (each cell an ordinary run directory) and compare them with
     paired intervals; rerun the same command to resume."""
     from ..experiments.compare import analyse_folder, run_grid
+    from ..experiments.spec import check_spec
 
     if report is not None:
         show(analyse_folder(report), report)
         return
     spec = build_spec(recipe, vary, seeds, overrides, spec_file, baseline)
+    if address is not None and executor != "ray":
+        raise ConfigError("--address is the Ray cluster's address: it needs --executor ray.")
+    check_spec(spec)  # every variant's config, before anything is written
     folder = out or Path("runs") / f"compare-{spec.config(spec.baseline, spec.seeds[0]).name}"
     n = len(spec.variants) * len(spec.seeds)
     console.print(f"[bold]selftaught compare[/] {len(spec.variants)} variants x {len(spec.seeds)} seeds "

@@ -122,8 +122,8 @@ def spec_from_yaml(path: str | Path, resolve_recipe=None) -> CompareSpec:
     if recipe is not None and resolve_recipe is not None:
         recipe = str(resolve_recipe(str(recipe)))
     return CompareSpec(recipe=recipe, variants={str(k): _override_list(str(k), v) for k, v in variants.items()},
-                       seeds=parse_seeds(data.get("seeds", 1)), overrides=_override_list("overrides", data.get("overrides")),
-                       baseline=data.get("baseline"))
+                       seeds=parse_seeds(data.get("seeds", 1)),
+                       overrides=_override_list("overrides", data.get("overrides")), baseline=data.get("baseline"))
 
 
 def check_spec(spec: CompareSpec) -> dict[str, dict[str, Any]]:

@@ -59,8 +59,9 @@ def curves_plot(result: dict[str, Any]) -> bytes | str:
         if not c["rounds"]:
             continue
         ax.plot(c["rounds"], c["mean"], "-o", markersize=4, color=colors[name], label=name)
-        if all(x is not None for x in c["low"]):
-            ax.fill_between(c["rounds"], c["low"], c["high"], color=colors[name], alpha=0.18)
+        if all(x is not None for x in c["low"]):  # drawn within 0..100%; the table gives the interval itself
+            ax.fill_between(c["rounds"], [max(0.0, x) for x in c["low"]], [min(100.0, x) for x in c["high"]],
+                            color=colors[name], alpha=0.18)
         drawn += c["rounds"]
     if not drawn:
         return "no finished cells."
