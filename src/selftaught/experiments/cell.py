@@ -39,6 +39,17 @@ def _lock(run_dir: Path):
     return handle
 
 
+def _quiet_libraries() -> None:
+    """As `selftaught run` does: no per-trainer deprecation warning, no progress bars in the cell's log."""
+    import warnings
+
+    import transformers
+
+    warnings.filterwarnings("ignore", message="`gradient_checkpointing` is deprecated", category=FutureWarning)
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
 def run_cell(job: dict) -> int:
     from rich.console import Console
 
@@ -61,6 +72,7 @@ def run_cell(job: dict) -> int:
         from ..loop.rounds import run_loop
         from ..report import write_report
 
+        _quiet_libraries()
         run_loop(cfg, str(run_dir), console=console)
         write_report(run_dir)
     except SelftaughtError as e:
