@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, report, tasks, config.
+"""`selftaught` command line: run, eval, compare, report, tasks, config.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -13,9 +13,10 @@ from typing import Optional
 import typer
 
 from .common import console, load_recipe, quiet_libraries, set_option, user_errors
+from .compare_cmd import compare_command
 from .eval_cmd import eval_command
-from .interrupt import run_summary, stop
 from .config_cmd import config
+from .interrupt import run_summary, stop
 from .report_cmd import report
 from .tasks_cmd import tasks
 
@@ -65,6 +66,7 @@ app.command()(report)
 app.command("eval")(eval_command)
 app.command()(tasks)
 app.command()(config)
+app.command("compare")(compare_command)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -1,0 +1,79 @@
+"""Read a comparison's cells back from disk: per cell its final held-out accuracy, its gain over
+round 0, its learning curve and the compute it used. Only files are read (rounds/NNN/metrics.json,
+rounds/NNN/samples.jsonl), so a folder copied off a cluster can be analysed anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .spec import CompareSpec, cell_dirname
+
+
+@dataclass
+class CellData:
+    variant: str
+    seed: int
+    root: Path
+    rounds: list[dict[str, Any]] = field(default_factory=list)  # metrics.json of each finished round
+    sampled_tokens: int = 0  # sum of n_tokens over the training attempts (rounds/*/samples.jsonl)
+
+    def finished(self, n_rounds: int) -> bool:
+        return [m.get("round") for m in self.rounds] == list(range(n_rounds + 1))
+
+    @property
+    def curve(self) -> dict[int, float]:
+        return {int(m["round"]): float(m["eval/accuracy"]) for m in self.rounds if m.get("eval/accuracy") is not None}
+
+    @property
+    def final(self) -> float | None:
+        c = self.curve
+        return c[max(c)] if c else None
+
+    @property
+    def gain(self) -> float | None:
+        c = self.curve
+        return c[max(c)] - c[0] if c and 0 in c and max(c) > 0 else None
+
+    @property
+    def trained_tokens(self) -> int | None:
+        vals = [m["train/tokens"] for m in self.rounds if m.get("train/tokens") is not None]
+        return int(sum(vals)) if vals else None
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(m.get("time/round") or 0.0 for m in self.rounds))
+
+    def summary(self) -> dict[str, Any]:
+        return {"variant": self.variant, "seed": self.seed, "dir": str(self.root), "rounds": len(self.rounds),
+                "final_accuracy": self.final, "gain": self.gain, "sampled_tokens": self.sampled_tokens,
+                "trained_tokens": self.trained_tokens, "seconds": round(self.seconds, 1)}
+
+
+def cell_dir(folder: Path, variant: str, seed: int) -> Path:
+    return folder / "cells" / cell_dirname(variant) / f"seed{seed}"
+
+
+def read_cell(folder: Path, variant: str, seed: int) -> CellData:
+    root = cell_dir(folder, variant, seed)
+    cell = CellData(variant, seed, root)
+    rounds_dir = root / "rounds"
+    if not rounds_dir.is_dir():
+        return cell
+    for d in sorted(p for p in rounds_dir.iterdir() if p.name.isdigit()):
+        metrics = d / "metrics.json"
+        if not metrics.exists():
+            continue  # an unfinished round
+        cell.rounds.append(json.loads(metrics.read_text()))
+        samples = d / "samples.jsonl"
+        if samples.exists():
+            with open(samples, encoding="utf-8") as f:
+                cell.sampled_tokens += sum(int(json.loads(line).get("n_tokens") or 0) for line in f if line.strip())
+    return cell
+
+
+def read_cells(folder: Path, spec: CompareSpec) -> dict[str, dict[int, CellData]]:
+    return {v: {s: read_cell(folder, v, s) for s in spec.seeds} for v in spec.variants}
