@@ -53,6 +53,7 @@ def test_eval_with_backend_openai_answers_through_the_server(serve, tiny_path, t
     assert result.exit_code == 0, result.output
     summary = {m["label"]: m for m in json.loads((out / "summary.json").read_text())}
     assert summary["greedy"]["accuracy"] == 1.0 and summary["self_consistency"]["accuracy"] == 1.0
+    assert summary["greedy"]["generation"] == {"backend": "openai", "server": srv.url, "served_model": tiny_path}
     bodies = [body for _, body, _ in srv.requests]
     assert {b["model"] for b in bodies} == {tiny_path}  # the recipe's model, as the served name
     assert sorted(b.get("n", 1) for b in bodies) == [1, 1, 1, 3, 3, 3]  # 3 greedy answers, 3 prompts x 3 samples

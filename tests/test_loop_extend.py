@@ -58,3 +58,8 @@ def test_every_server_key_may_change_on_a_resume():
 
     assert {f"server.{k}" for k in ServerConfig.model_fields} - {"server.model", "server.use_n",
                                                                 "server.logprobs"} <= set(CONTINUABLE)
+
+
+def test_round_metrics_record_which_backend_made_the_samples(tiny_path, tmp_path):
+    rows = run_loop(loop_config(tiny_path, "loop.rounds=1"), str(tmp_path / "r"))
+    assert [r["generation"] for r in rows] == [{"backend": "hf"}, {"backend": "hf"}]

@@ -23,6 +23,7 @@ from ..core.errors import ConfigError
 from ..core.io import write_json, write_jsonl
 from ..core.protocols import Generator, Task
 from ..core.records import Problem
+from ..models.backends import generator_source
 from ..scoring import JUDGE_VERSION, question_of
 from . import STRATEGIES, build_strategy, check_strategy, strategy_name, strategy_run
 from .base import Context, StrategyConfig, StrategyResult
@@ -168,7 +169,8 @@ def eval_main(task_cfg: TaskConfig | dict[str, Any], model: str, strategy: str |
                                   sampling={"batch_size": batch_size})
         generator = eval_generator(config)
     ctx = Context(task, generator, seed=seed)
-    all_metrics = [evaluate_strategy(task, generator, problems, cfg, out_dir, ctx=ctx) for cfg in configs.values()]
+    all_metrics = [{**evaluate_strategy(task, generator, problems, cfg, out_dir, ctx=ctx),
+                    "generation": generator_source(generator)} for cfg in configs.values()]
     write_comparison(all_metrics, out_dir, f"{task.name}, {len(problems)} problems, {model}")
     if console is not None:
         console.print(results_table(all_metrics, f"{task.name}: {len(problems)} eval problems"))

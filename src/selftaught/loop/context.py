@@ -17,6 +17,7 @@ from ..core.config import Config
 from ..core.protocols import Task
 from ..core.records import Problem, Sample, SamplingParams, Score, from_dict
 from ..core.seeds import seed_for
+from ..models.backends import generator_source
 from ..tasks.verdicts import resolve_max_new_tokens, score_sample, section_name, truncation_warning
 from .rundir import RunDir
 from .state import ModelState
@@ -40,6 +41,7 @@ class RoundContext:
 
     def __init__(self, cfg: Config, run: RunDir, console: Console, task: Task, state: ModelState):
         self.cfg, self.run, self.console, self.task, self.state = cfg, run, console, task, state
+        self.source: dict[str, Any] = {}  # generator_source of the last generation step
         n = cfg.sampling.n
         self.ks = sorted({1, n} | {k for k in (2, 4, 8, 16, 32, 64) if k < n})  # pass@k reported
         self.eval_problems = task.problems("eval", cfg.task.n_eval, cfg.seed)
@@ -100,6 +102,7 @@ class RoundContext:
         """`n` samples per problem from `model_round`'s model, flat in problem order (no file written)."""
         section = self.cfg.eval if params.greedy else self.cfg.sampling
         generator = self.state.generator(model_round, section.batch_size, section.matmul_dtype)
+        self.source = generator_source(generator)  # which backend (and server) made these samples
         narrow = getattr(generator, "matmul_dtype", None)
         note = f", {str(narrow).removeprefix('torch.')} matmuls" if narrow is not None else ""
         self.console.print(f"{label}: {len(problems)} problems x {n} (T={params.temperature:g}{note})")

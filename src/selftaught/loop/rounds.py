@@ -82,6 +82,7 @@ class Loop:
     def run_round(self, index: int) -> dict[str, Any]:
         """One round, stage by stage; each stage writes its file into rounds/NNN/."""
         ctx, cfg = self.ctx, self.cfg
+        ctx.source = {}
         ctx.console.rule(f"round {index}")
         metrics: dict[str, Any] = {"round": index}
         start = time.time()
@@ -107,6 +108,8 @@ class Loop:
         metrics["time/round"] = round(time.time() - start, 2)
         metrics["checkpoint"] = self.state.checkpoint_of(index)
         metrics["settings"] = settings.to_dict()
+        if ctx.source:  # steps read back from disk on a resume leave it empty
+            metrics["generation"] = ctx.source
         self.run.write_metrics(index, metrics)
         if cfg.loop.keep_checkpoints == "last" and index > 0:
             self.run.prune_checkpoints(keep=index)

@@ -29,3 +29,20 @@ def register_backend(name: str, factory: Union[BackendFactory, str]) -> None:
 def build_generator(cfg: Any, model: Any = None, tokenizer: Any = None) -> Generator:
     """The generator `cfg.backend` names; `model`/`tokenizer` reuse an already loaded model (hf)."""
     return BACKENDS.get(cfg.backend)(cfg, model, tokenizer)
+
+
+def generator_source(generator: Any) -> dict[str, Any]:
+    """Which backend (and, for servers, which URLs and served model) produced a generator's samples:
+    recorded in every round's metrics and every eval's summary.
+
+    >>> from types import SimpleNamespace
+    >>> generator_source(SimpleNamespace(backend_name="openai", base_urls=["http://h:1/v1"], model="m"))
+    {'backend': 'openai', 'server': 'http://h:1/v1', 'served_model': 'm'}
+    """
+    out: dict[str, Any] = {"backend": getattr(generator, "backend_name", type(generator).__name__)}
+    if getattr(generator, "base_urls", None):
+        from .openai_backend import _safe  # URLs without any user:password part
+
+        out["server"] = ", ".join(map(_safe, generator.base_urls))
+        out["served_model"] = getattr(generator, "model", None)
+    return out

@@ -114,6 +114,8 @@ class FastGenerator:
     `matmul_dtype` (None: the model's): the dtype of the matrix multiplies, see `pick_matmul_dtype`.
     """
 
+    backend_name = "fast"  # recorded with the samples it makes (models.backends.generator_source)
+
     def __init__(self, model, tokenizer, max_batch: int = 256, max_len: int | None = None,
                  device: str | torch.device | None = None, cuda_graphs: bool | None = None,
                  prefill_tokens: int | None = None, sync_every: int | None = None, stop_on_eos: bool = True,

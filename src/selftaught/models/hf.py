@@ -91,6 +91,8 @@ class HFGenerator:
     so the same seed, prompts and batch size give the same samples.
     """
 
+    backend_name = "hf"  # recorded with the samples it makes (models.backends.generator_source)
+
     def __init__(self, model, tokenizer, batch_size: int = 64, device: str | torch.device | None = None,
                  progress: bool = False, prompt_format: str = "auto") -> None:
         if batch_size < 1:

@@ -86,6 +86,8 @@ class _Rejected(SelftaughtError):
 class OpenAIGenerator:
     """Samples completions from OpenAI-compatible servers (implements `core.protocols.Generator`)."""
 
+    backend_name = "openai"  # recorded with the samples it makes (models.backends.generator_source)
+
     def __init__(self, base_urls: Sequence[str], model: str, api_key_env: str = "OPENAI_API_KEY",
                  max_concurrency: int = 16, timeout: float = 300.0, max_retries: int = 4, backoff: float = 1.0,
                  tokenizer: Any = None, use_n: bool = True, logprobs: bool = True, connect_timeout: float = 10.0,

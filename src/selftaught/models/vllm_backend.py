@@ -89,6 +89,8 @@ def _sampled_logprobs(token_ids: list[int], logprobs: Any) -> list[float] | None
 class VLLMGenerator:
     """Samples completions with an in-process `vllm.LLM` (implements `core.protocols.Generator`)."""
 
+    backend_name = "vllm"  # recorded with the samples it makes (models.backends.generator_source)
+
     def __init__(self, llm: Any, tokenizer: Any = None, prompt_format: str = "auto") -> None:
         self.llm = llm
         self.tokenizer = tokenizer if tokenizer is not None else llm.get_tokenizer()
