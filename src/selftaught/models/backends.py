@@ -11,6 +11,7 @@ the registered names never imports them.
 from __future__ import annotations
 
 from typing import Any, Callable, Union
+from urllib.parse import urlsplit, urlunsplit
 
 from ..core.protocols import Generator
 from ..core.registry import Registry
@@ -41,8 +42,16 @@ def generator_source(generator: Any) -> dict[str, Any]:
     """
     out: dict[str, Any] = {"backend": getattr(generator, "backend_name", type(generator).__name__)}
     if getattr(generator, "base_urls", None):
-        from .openai_backend import _safe  # URLs without any user:password part
-
-        out["server"] = ", ".join(map(_safe, generator.base_urls))
+        out["server"] = ", ".join(map(safe_url, generator.base_urls))
         out["served_model"] = getattr(generator, "model", None)
     return out
+
+
+def safe_url(url: str) -> str:
+    """The URL without any user:password part (for logs, errors and records).
+
+    >>> safe_url("http://user:secret@host:8000/v1")
+    'http://host:8000/v1'
+    """
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))

@@ -51,7 +51,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 
 from ..core.errors import SelftaughtError
@@ -59,7 +59,7 @@ from ..core.progress import progress
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
 from ..tasks.formats import format_prompt, resolve_prompt_format
-from .backends import BACKENDS
+from .backends import BACKENDS, safe_url
 from .resolve import DEFAULT_HUB_ID, DEFAULT_NAME, console
 from .stopping import first_stop
 
@@ -377,10 +377,7 @@ def _excerpt(raw: bytes | str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _safe(url: str) -> str:
-    """The URL without any user:password part."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+_safe = safe_url  # URLs in errors and records never carry a user:password part
 
 
 # ---- config glue --------------------------------------------------------------------------------------
