@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from .common import console, load_recipe, quiet_libraries, set_option, user_errors
+from .answer_cmd import answer_command
 from .eval_cmd import eval_command
 from .report_cmd import report
 
@@ -57,6 +58,7 @@ def _write_report(run_dir: str) -> None:
 
 app.command()(report)
 app.command("eval")(eval_command)
+app.command("answer")(answer_command)
 
 
 @app.command()
