@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, report, tasks.
+"""`selftaught` command line: run, eval, report, tasks, answer, export.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -15,6 +15,7 @@ import typer
 from .common import console, load_recipe, quiet_libraries, set_option, user_errors
 from .answer_cmd import answer_command
 from .eval_cmd import eval_command
+from .export_cmd import export_command
 from .report_cmd import report
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -59,6 +60,7 @@ def _write_report(run_dir: str) -> None:
 app.command()(report)
 app.command("eval")(eval_command)
 app.command("answer")(answer_command)
+app.command("export")(export_command)
 
 
 @app.command()
