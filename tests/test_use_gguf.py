@@ -133,3 +133,30 @@ def test_other_families_and_tokenizers_are_refused_naming_llama_cpps_converter(t
     with pytest.raises(SelftaughtError, match="byte-level BPE"):  # conftest's character-level tokenizer
         export_gguf(tiny_path, tmp_path / "t.gguf")
     assert not (tmp_path / "g.gguf").exists()
+
+
+@pytest.mark.slow
+def test_default_model_round_trips_with_the_same_greedy_text(tmp_path):
+    """SmolLM2-135M-Instruct (the default model, from the local cache) -> GGUF f32 -> transformers."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from selftaught.models.resolve import DEFAULT_FOLDER, cache_dir
+
+    folder = cache_dir() / "models" / DEFAULT_FOLDER
+    if not (folder / "config.json").exists():
+        pytest.skip("the default model is not in the local cache")
+    path = export_gguf(folder, tmp_path / "model.gguf", outtype="f32")
+    from gguf import GGUFReader
+
+    reader = GGUFReader(path)
+    assert reader.fields["tokenizer.ggml.pre"].contents() == "smollm"  # digits one by one, as llama.cpp names it
+    assert reader.fields["tokenizer.ggml.add_bos_token"].contents() is False
+    tok = AutoTokenizer.from_pretrained(folder)
+    original = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    back = AutoModelForCausalLM.from_pretrained(tmp_path, gguf_file=path.name, dtype=torch.float32).eval()
+    for question in ["What is 17 + 25?", "Name a prime number larger than 10."]:
+        ids = tok.apply_chat_template([{"role": "user", "content": question}], add_generation_prompt=True,
+                                      return_tensors="pt", return_dict=True)["input_ids"]
+        a = original.generate(ids, max_new_tokens=12, do_sample=False)
+        b = back.generate(ids, max_new_tokens=12, do_sample=False)
+        assert a.tolist() == b.tolist()

@@ -127,20 +127,28 @@ def add_tokenizer(writer, model_dir: Path, vocab_size: int) -> None:
             tokens.append(reverse[i])
             types.append(gguf.TokenType.NORMAL)
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre(_pre_tokenizer(spec))
+    writer.add_tokenizer_pre(_pre_tokenizer(tokenizer))
     writer.add_token_list(tokens)
     writer.add_token_types(types)
     special = gguf.SpecialVocab(model_dir, load_merges=True, n_vocab=vocab_size)
     if special.chat_template is None and getattr(tokenizer, "chat_template", None):
         special.chat_template = tokenizer.chat_template
+    special.add_special_token.setdefault("bos", _adds_bos(tokenizer))
     special.add_to_gguf(writer, quiet=True)
 
 
-def _pre_tokenizer(spec: dict) -> str:
-    """llama.cpp's name for the tokenizer's pre-tokenizer: `smollm` (digits split one by one, then GPT-2's
-    byte-level regex), else `gpt2` (the byte-level regex alone)."""
-    text = json.dumps(spec.get("pre_tokenizer"))
-    return "smollm" if '"Digits"' in text and '"individual_digits": true' in text else "gpt2"
+def _pre_tokenizer(tokenizer) -> str:
+    """llama.cpp's name for how the tokenizer splits text before BPE: `smollm` (every digit alone, then GPT-2's
+    byte-level regex) when it encodes `1234567890` as ten tokens, else `gpt2` (the regex alone). Decided by
+    behaviour, since llama.cpp's converter recognises tokenizers by a hash of their output on a test text."""
+    ids = tokenizer("1234567890", add_special_tokens=False)["input_ids"]
+    return "smollm" if len(ids) == 10 else "gpt2"
+
+
+def _adds_bos(tokenizer) -> bool:
+    """Whether the tokenizer puts its BOS token before a text (llama.cpp's `add_bos_token`)."""
+    ids = tokenizer("a")["input_ids"]
+    return tokenizer.bos_token_id is not None and bool(ids) and ids[0] == tokenizer.bos_token_id
 
 
 def export_gguf(model_dir: str | Path, out_path: str | Path, outtype: str = "f16") -> Path:
