@@ -55,7 +55,7 @@ def answer_command(
         torch.set_num_threads(source.cfg.threads)
     quiet_libraries()
     err_console.print(f"[bold]selftaught answer[/] {len(questions)} question(s), {strategy}, {source.label}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
     rows = answer_questions(source, questions, strategy, options)
     if out is not None:
         from ..core.io import write_jsonl
