@@ -94,3 +94,12 @@ def test_not_a_run_dir_and_bad_outtype_exit_2(tmp_path, run_dir):
     assert runner.invoke(app, ["export", str(tmp_path), "--out", str(tmp_path / "o")]).exit_code == 2
     bad = runner.invoke(app, ["export", str(run_dir), "--gguf", "--outtype", "q4"])
     assert bad.exit_code == 2 and "f32, f16, bf16" in bad.output
+
+
+def test_card_names_the_hub_base_model_and_a_local_one_not():
+    from selftaught.use.card import model_card
+
+    rows = [{"round": 0, "eval/accuracy": 0.25, "eval/accuracy_low": 0.1, "eval/accuracy_high": 0.5, "eval/n": 8}]
+    card = model_card({"name": "x", "model": "default"}, rows, 0, {}, "runs/x", ["selftaught run"])
+    assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card and "| 0 | 25.0% | 10.0% - 50.0% | 8 |" in card
+    assert "base_model" not in model_card({"name": "x", "model": "/models/mine"}, rows, 0, {}, "runs/x", [])

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from .. import __version__
+from ..models.resolve import DEFAULT_HUB_ID
 
 HUB_TAGS = ["selftaught", "self-improvement", "reasoning"]
 
@@ -70,8 +71,9 @@ def model_card(cfg: dict[str, Any], rows: list[dict[str, Any]], index: int, coun
     """README.md of the exported model folder."""
     front = {"library_name": "transformers", "tags": HUB_TAGS, "pipeline_tag": "text-generation"}
     base = str(cfg.get("model"))
-    if "/" in base and not base.startswith((".", "/", "~")):
-        front["base_model"] = base
+    hub_id = DEFAULT_HUB_ID if base == "default" else base
+    if hub_id.count("/") == 1 and not hub_id.startswith((".", "/", "~")) and not Path(hub_id).exists():
+        front["base_model"] = hub_id
     last = next((m for m in rows if m["round"] == index), {})
     recipe = yaml.safe_dump(cfg, sort_keys=False).strip()
     return "\n".join([

@@ -108,9 +108,6 @@ def open_source(target: str | Path, round_spec: str | int = "latest", overrides:
         path = round_model(target, cfg, index)
         return ModelSource(path, cfg.model_copy(update={"model": path}), _task(cfg, target) if with_task else None,
                            Path(target), index)
-    if Path(target).is_dir() and (Path(target) / "rounds").is_dir():
-        raise SelftaughtError(f"{target} has no config.yaml: it looks like a run directory whose config was "
-                              "deleted. Restore config.yaml, or pass a round's checkpoint folder itself.")
     if str(round_spec) != "latest":
         raise SelftaughtError(f"--round applies to a run directory; {target} is a model, not a run directory.")
     path = resolve_model(str(target))
