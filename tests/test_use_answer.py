@@ -104,7 +104,29 @@ def test_a_task_with_worked_examples_prompts_with_them():
     assert prompt_for(Shots(), "2+2?") == build_messages("2+2?", [("1+1?", "Answer: 2")], "Be brief.")
 
 
+def test_a_gold_answer_adds_the_tasks_verdict(run_dir, tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"question": "q1000", "answer": "[even]"}\n{"question": "q1001", "answer": "even"}\n')
+    done = runner.invoke(app, ["answer", str(run_dir), "--file", str(path), "--set", "max_new_tokens=6"])
+    assert done.exit_code == 0, done.output
+    assert done.output.count("; gold ") == 2 and "gold [even])" in done.output  # brackets printed, not markup
+
+
 def test_read_questions_keeps_other_fields(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text('{"question": "a", "answer": "1"}\n\n{"question": "b"}\n')
     assert [r["question"] for r in read_questions(path)] == ["a", "b"]
+
+
+def test_a_recipe_prompts_a_bare_model_as_its_task_does(tiny_path, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("task:\n  callable: loop_task:make_worked_example_task\ndevice: cpu\n")
+    from selftaught.core.config import load_config
+
+    source = open_source(tiny_path, recipe_cfg=load_config(recipe))
+    assert source.cfg.model == tiny_path
+    assert prompt_for(source.task, "hi") == [{"role": "system", "content": "Be even."},
+                                             {"role": "user", "content": "q-1"},
+                                             {"role": "assistant", "content": "ab"}, {"role": "user", "content": "hi"}]
+    done = runner.invoke(app, ["answer", tiny_path, "hi", "--recipe", str(recipe), "--set", "max_new_tokens=3"])
+    assert done.exit_code == 0, done.output

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from .common import console, err_console, load_recipe, quiet_libraries, set_option, user_errors
 
@@ -74,8 +75,8 @@ def _print(row: dict, show: bool, many: bool) -> None:
         console.print(f"[bold]Q:[/] {row['question']}", highlight=False, soft_wrap=True)
         console.print(row["completion"], markup=False, highlight=False, soft_wrap=True)
     if many or show:
-        verdict = f"  [{row['verdict']}]" if "verdict" in row else ""
-        console.print(f"[bold]A:[/] {answer}{verdict}", highlight=False, soft_wrap=True)
+        verdict = f"  ({row['verdict']}; gold {row['gold']})" if "verdict" in row else ""
+        console.print(f"[bold]A:[/] {escape(str(answer))}{escape(verdict)}", highlight=False, soft_wrap=True)
     else:
         typer.echo(answer)
     if show:

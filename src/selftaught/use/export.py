@@ -98,7 +98,8 @@ def export_round(run_dir: str | Path, round_spec: str | int, out: str | Path, gg
     for old in (model_dir, data_dir):
         if old.exists():
             shutil.rmtree(old)
-    shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("*.tmp", "README.md"))
+    shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("*.tmp", "README.md"),
+                    copy_function=shutil.copyfile)  # new files take the umask: an export is made to be shared
     splits, counts = export_data(run_dir, index, data_dir)
     cfg_dict, rows = read_card_inputs(run_dir)
     commands = [f"selftaught run {Path(run_dir) / 'config.yaml'} --run-dir {run_dir}",
