@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from selftaught.core.errors import SelftaughtError
-from selftaught.use.gguf import export_gguf, unpermute
+from selftaught.use.gguf_export import export_gguf, unpermute
 
 CORPUS = ["What is 12 + 30? Answer: 42", "Solve the problem step by step, briefly.", "The answer is 7.",
           "Count the letters in strawberry.", "hello world, hello there"] * 4

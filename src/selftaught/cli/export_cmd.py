@@ -33,7 +33,7 @@ def export_command(
     """Export a round's model (HF folder + model card, optionally GGUF) and its data (HF dataset + JSONL)."""
     from ..core.errors import SelftaughtError
     from ..use.export import export_round, push_to_hub as push
-    from ..use.gguf import OUTTYPES
+    from ..use.gguf_export import OUTTYPES
     from ..use.source import is_run_dir
 
     if not is_run_dir(run_dir):

@@ -4,7 +4,7 @@
     answer.py   `answer_questions`: any test-time strategy over questions, prompted as the run's task prompts
     export.py   `export_round`: the round's model folder with a model card, its data as a DatasetDict + JSONL
     card.py     the model and dataset cards (recipe, rounds' metrics table, data provenance)
-    gguf.py     `export_gguf`: a Llama-family checkpoint as one GGUF file for llama.cpp / ollama
+    gguf_export.py  `export_gguf`: a Llama-family checkpoint as one GGUF file for llama.cpp / ollama
 
 This layer reads run directories (as `report` does) and sits above the loop: nothing below imports it.
 """

@@ -4,7 +4,7 @@
     OUT/data/README.md    dataset card
     OUT/data/jsonl/round_NNN/{samples,eval,selected,pairs}.jsonl   per round up to the exported one
     OUT/data/dataset/     the same as a `datasets.DatasetDict` (`save_to_disk`), one split per file and round
-    OUT/model.gguf        with `gguf=True` (use/gguf.py)
+    OUT/model.gguf        with `gguf=True` (use/gguf_export.py)
 
 `push_to_hub(out, repo)` uploads OUT/model to the model repo `repo` and OUT/data to the dataset repo
 `repo-data` with `huggingface_hub.upload_folder`; without a token it fails with one message, after the
@@ -108,7 +108,7 @@ def export_round(run_dir: str | Path, round_spec: str | int, out: str | Path, gg
     atomic_write_text(data_dir / "README.md", dataset_card(cfg_dict, index, counts, splits))
     paths = {"model": model_dir, "data": data_dir}
     if gguf:
-        from .gguf import export_gguf
+        from .gguf_export import export_gguf
 
         paths["gguf"] = export_gguf(model_dir, out / "model.gguf", outtype=outtype)
     return paths
