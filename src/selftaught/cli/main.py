@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, compare, report, tasks, config.
+"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -13,9 +13,11 @@ from typing import Optional
 import typer
 
 from .common import console, load_recipe, quiet_libraries, set_option, user_errors
+from .answer_cmd import answer_command
 from .compare_cmd import compare_command
-from .eval_cmd import eval_command
 from .config_cmd import config
+from .eval_cmd import eval_command
+from .export_cmd import export_command
 from .interrupt import run_summary, stop
 from .report_cmd import report
 from .tasks_cmd import tasks
@@ -67,6 +69,8 @@ app.command("eval")(eval_command)
 app.command()(tasks)
 app.command()(config)
 app.command("compare")(compare_command)
+app.command("answer")(answer_command)
+app.command("export")(export_command)
 
 
 def main() -> None:  # pragma: no cover - entry point
