@@ -80,16 +80,8 @@ def last_boxed(text: str) -> str | None:
     >>> last_boxed(r"\\boxed{unclosed") is None
     True
     """
-    for match in reversed(list(_BOXED.finditer(text))):
-        depth, start = 1, match.end()
-        for i in range(start, len(text)):
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[start:i]
-    return None
+    spans = _boxed_spans(text)
+    return spans[-1][0] if spans else None
 
 
 def _marker_value(lines: list[str], i: int, start: int, multiline: bool) -> str:

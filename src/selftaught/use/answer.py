@@ -10,12 +10,12 @@ default system instruction and the question. The backend renders the messages as
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..core.config import Config
 from ..core.errors import DataError
+from ..core.io import read_jsonl
 from ..core.records import Problem, Prompt, Score
 from ..tasks.extract import extract_answer
 from ..tasks.prompts import build_messages
@@ -73,22 +73,12 @@ def read_questions(path: str | Path, field: str = "question") -> list[dict[str, 
     p = Path(path)
     if not p.is_file():
         raise DataError(f"question file {p} does not exist.")
-    rows = []
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise DataError(f"{p} is not UTF-8 text; a question file is JSONL, one object a line with `{field}`.") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{p}, line {number}: not valid JSON ({e.msg}).") from None
-        if not isinstance(row, dict) or not str(row.get(field) or "").strip():
+    rows = read_jsonl(p)  # names the file and line of text that is not UTF-8, not JSON or not an object
+    numbers = [n for n, line in enumerate(p.read_bytes().splitlines(), 1) if line.strip()]  # rows' line numbers
+    for number, row in zip(numbers, rows):
+        if not str(row.get(field) or "").strip():
             raise DataError(f"{p}, line {number}: no `{field}` field (or it is empty); each line is an object "
                             f"such as {{\"{field}\": \"What is 2 + 3?\"}}.")
-        rows.append(row)
     if not rows:
         raise DataError(f"{p} holds no questions; write one JSON object a line with a `{field}` field.")
     return rows
