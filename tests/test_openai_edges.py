@@ -39,7 +39,9 @@ def test_a_server_refusing_n_gets_one_sample_per_request(serve, printed):
     g = gen(srv.url)
     out = g.generate([CHAT, CHAT], PARAMS, n=3)
     assert [len(x) for x in out] == [3, 3] and not g.use_n
-    assert all(body.get("n", 1) == 1 for _, body, _ in srv.requests[2:])
+    asked_n = [body.get("n", 1) for _, body, _ in srv.requests]
+    assert sum(n > 1 for n in asked_n) <= 2  # at most each prompt's first try (they may run concurrently)
+    assert asked_n.count(1) == 6  # then one sample per request
     assert sum("-np >= sampling.n" in line for line in printed) == 1
 
 
