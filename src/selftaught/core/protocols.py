@@ -48,3 +48,13 @@ def check_generate_args(prompts: list[Prompt], params: SamplingParams, n: int,
 # `problems[i]` being the problem `samples[i]` answers. GRPO hands them to TRL, whose reward functions take
 # `(prompts, completions, **columns)`, through the adapter `selftaught.train.rewards.trl_reward`.
 RewardFn = Callable[[list[Problem], list[Sample]], list[float]]
+
+
+@runtime_checkable
+class StepScorer(Protocol):
+    """A process reward model's view of a solution: one score in [0, 1] per step (the chance that the
+    solution is still on a right path after that step). Steps come from `selftaught.tasks.steps.split_steps`."""
+
+    def step_scores(self, problems: list[Problem], steps: list[list[str]]) -> list[list[float]]:
+        """Scores of `steps[i]` (the steps of one solution of `problems[i]`), one per step, in order."""
+        ...

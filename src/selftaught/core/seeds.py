@@ -13,7 +13,7 @@ backend (numpy, torch, the fast sampler's 32-bit keys, servers' `seed`).
 from __future__ import annotations
 
 STAGES: tuple[str, ...] = ("sample", "probe", "control", "revision", "rationale", "select", "pairs", "train",
-                           "eval", "demos")
+                           "eval", "demos", "curriculum", "synth", "steps", "verifier", "judge")
 ROUND_BITS, INDEX_BITS = 20, 8  # with 4 bits of stage: a 32-bit key
 assert len(STAGES) <= 16  # new stages go at the end: reordering changes every run's seeds
 MASK32 = 0xFFFFFFFF
