@@ -484,14 +484,15 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set each `a.b=value` in `data`; a number indexes a list (`task.mixture.1.weight=2`)."""
     for text in overrides:
         path, value = parse_override(text)
-        node = data
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
+        node: Any = data
+        for part, after in zip(path[:-1], path[1:]):
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+            if not isinstance(node, dict) and not (isinstance(node, list) and after.isdigit() and int(after) < len(node)):
                 raise ConfigError(f"--set {text!r}: `{part}` is not a section.")
-        node[path[-1]] = value
+        node[int(path[-1]) if isinstance(node, list) else path[-1]] = value
     return data
 
 

@@ -41,6 +41,7 @@ class ThresholdCurriculum(Curriculum):
         rewards = rewards_by_arm(problems, samples, scores)
         metrics: dict[str, Any] = {}
         for arm in self._arms_now():
+            metrics[f"level/{arm.source}"] = arm.level  # the level this round trained at
             values = [r for rs in rewards.get(arm.key, {}).values() for r in rs]  # 0/1 rewards: accuracy
             if values:
                 self.history[arm.source].append([sum(values), len(values)])
@@ -49,7 +50,6 @@ class ThresholdCurriculum(Curriculum):
                 accuracy = sum(c for c, _ in recent) / max(1, sum(t for _, t in recent))
                 metrics[f"accuracy/{arm.source}"] = accuracy
                 self._move(arm, accuracy)
-            metrics[f"level/{arm.source}"] = self.current[arm.source]
         return metrics
 
     def _move(self, arm: Arm, accuracy: float) -> None:
