@@ -284,7 +284,8 @@ class CurriculumConfig(_Section):
     eval_levels: list[int] = Field(default_factory=list, description="Levels whose held-out problems (task.n_eval "
                                    "each, per levelled source) are evaluated every round, reported per arm as "
                                    "`eval/arm/<source>@L<level>/accuracy` and as `eval/highest_level_50` (empty: "
-                                   "evaluate where the round trains: curriculum.level, else the task as configured).")
+                                   "`fixed` evaluates where it trains, at curriculum.level or as the task is "
+                                   "configured; `threshold` and `bandit` every level their sources offer).")
     window: int = Field(1, ge=1, description="`threshold`: rounds of training samples at the current level whose "
                         "accuracy decides a move (the history restarts when the level changes).")
     success: float = Field(0.7, ge=0.0, le=1.0, description="`threshold`: level up above this accuracy.")
