@@ -92,6 +92,9 @@ def test_mixture_of_two_sources_reports_each_arm(tiny_path, tmp_path):
     ids = [json.loads(line)["problem_id"] for line in
            (tmp_path / "run" / "rounds" / "001" / "samples.jsonl").read_text().splitlines()]
     assert {i.split(":")[0] for i in ids} == {"even_length", "lv"}
+    from selftaught.report.load import load_run, task_label
+
+    assert task_label(load_run(tmp_path / "run").config) == "mixture of loop_task:make_task, lv (weights 2:1)"
 
 
 def test_report_draws_the_curriculum_plots(tiny_path, tmp_path):

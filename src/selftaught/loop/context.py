@@ -1,4 +1,5 @@
-"""What every stage of a round uses, in one object: the run's files, the model, the task, the seeds.
+"""What every stage of a round uses, in one object: the run's files, the model, the task, the curriculum,
+the seeds.
 
 The round loop (loop/rounds.py) builds one `RoundContext` and hands it to each stage (sampling,
 control, selection, rationalization, self-correction, pairs); a stage reads and writes through it
@@ -16,8 +17,8 @@ from rich.console import Console
 
 from ..core.config import Config
 from ..core.protocols import Task
-from ..core.records import Problem, Sample, SamplingParams, Score, from_dict
 from ..core.io import write_json
+from ..core.records import Problem, Sample, SamplingParams, Score, from_dict
 from ..core.seeds import seed_for
 from ..curriculum.sources import build_curriculum, draw, eval_arms
 from ..models.backends import generator_source

@@ -8,7 +8,8 @@ trains on: `sft` the selected samples, `dpo` pairs of them (and, with `select.pa
 wrong attempt: loop/correction.py), `grpo` the problems (loop/train_data.py).
 The training step runs in this process or under `accelerate launch` (`launcher`, loop/state.py).
 The curriculum (curriculum.mode) plans which arms (source, level) the round's problems come from and
-learns from their scored samples (loop/context.py, curriculum/). `bstar` first re-chooses the temperature (and threshold) on a probe subset (loop/control.py). Every
+learns from their scored samples (loop/context.py, curriculum/). `bstar` first re-chooses the
+temperature (and threshold) on a probe subset (loop/control.py). Every
 step writes its file into rounds/NNN/; rerunning on the same run directory skips every step whose
 file exists. The stages receive the round's `RoundContext` (loop/context.py), never the loop;
 cross-key config rules are checked when the config loads (core/config.py).
