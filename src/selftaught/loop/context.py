@@ -82,9 +82,12 @@ class RoundContext:
 
     def update_curriculum(self, index: int, problems: list[Problem], samples: list[Sample],
                           scores: list[Score]) -> dict[str, Any]:
-        """The curriculum learns from round index's scored samples; its state goes to rounds/NNN/curriculum.json."""
+        """The curriculum learns from round index's scored samples; its state goes to rounds/NNN/curriculum.json
+        (left untouched when a resumed round finds the same state there, as other finished steps are)."""
         metrics = self.curriculum.update(index, problems, samples, scores)
-        write_json(self.run.path(index, "curriculum.json"), self.curriculum.state_dict())
+        state, path = self.curriculum.state_dict(), self.run.path(index, "curriculum.json")
+        if not path.exists() or json.loads(path.read_text()) != json.loads(json.dumps(state)):
+            write_json(path, state)
         return metrics
 
     def default_settings(self) -> RoundSettings:
