@@ -67,3 +67,27 @@ def gold_of(i: int) -> str:
 
 def make_mostly_one_task():
     return MostlyOneTask()
+
+
+class LevelledTask(EvenLengthTask):
+    """Levels 0-2 (`levels`): at level 0 every completion is correct, at level L >= 1 one whose length is a
+    multiple of L + 1; the problems of each level differ."""
+
+    name, levels = "levelled", [0, 1, 2]
+
+    def problems(self, split, n, seed, level=None):
+        level = 0 if level is None else level
+        if level not in self.levels:
+            raise ValueError(f"no level {level}")
+        base = 1000 if split == "eval" else 0
+        return [Problem(f"{split}-L{level}-{seed}-{i}", [{"role": "user", "content": f"L{level} q{base + seed * 100 + i}"}],
+                        "even", {"level": level}) for i in range(n)]
+
+    def score(self, problem, completion):
+        text, level = completion.strip(), problem.meta["level"]
+        ok = level == 0 or (len(text) > 0 and len(text) % (level + 1) == 0)
+        return Score(problem.id, str(len(text)), "correct" if ok else "incorrect", float(ok), "levelled")
+
+
+def make_levelled_task():
+    return LevelledTask()

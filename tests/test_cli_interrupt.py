@@ -35,7 +35,7 @@ def test_ctrl_c_in_a_round_says_what_finished_and_how_to_resume(tmp_path, monkey
     assert result.exit_code == 130, result.output
     text = " ".join(result.output.split())
     assert "Interrupted: rounds 0 of 0..1 finished" in text
-    assert "round 1 keeps its finished steps (samples.jsonl, scores.jsonl)" in text
+    assert "round 1 keeps its finished steps (curriculum.json, samples.jsonl, scores.jsonl)" in text
     assert "The interrupted step is rerun from its start." in text
     assert f"Resume with: selftaught run {args[1]} --run-dir '{run_dir}'" in text
     assert "--fresh" not in text.split("Resume with:")[1]  # resuming must not delete the finished round

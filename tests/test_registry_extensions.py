@@ -184,7 +184,10 @@ def test_every_builtin_extension_is_registered():
     assert {"greedy", "self_consistency", "best_of_n", "adaptive_consistency"} <= set(STRATEGIES)
     assert set(SELECTION_RULES) == {"correct", "majority", "threshold"}
     assert set(SCORERS) == {"judge", "logprob", "oracle", "self_certainty", "self_certainty_borda"}
-    assert set(TASK_KINDS) == {"name", "path", "callable"}
+    assert set(TASK_KINDS) == {"name", "path", "callable", "mixture"}
+    from selftaught.curriculum import CURRICULA
+
+    assert {"fixed", "threshold", "bandit"} <= set(CURRICULA)
     assert set(BACKENDS) >= {"hf", "fast", "openai", "vllm"} and "vllm" not in sys.modules
     assert set(TRAINERS) == {"sft", "dpo", "grpo"} and set(REWARDS) == {"verifier", "majority", "self_certainty"}
     assert [SCORERS.get(n).bounded for n in ("oracle", "logprob", "judge", "self_certainty")] == [True] * 3 + [False]

@@ -23,6 +23,7 @@ loop: {rounds: 2, kind: bstar}
 
 ALWAYS = {"accuracy", "passk", "diversity", "cost", "loss", "answers"}  # drawn from a plain RFT run
 BSTAR = {"balance", "exploitation", "control", "grid"}  # only when the controller's keys are there
+CURRICULUM = {"levels", "arm_accuracy", "bandit"}  # only with a curriculum's keys (levels, per-arm accuracy)
 
 
 def round_metrics(r: int, full: bool) -> dict:
@@ -48,7 +49,11 @@ def round_metrics(r: int, full: bool) -> dict:
                   "control/temperature": temps[r], "control/threshold": 0.5,
                   "control/grid": [{"temperature": t, "threshold": th, "balance": 0.1 * i + th / 10}
                                    for i, t in enumerate(temps) for th in (0.3, 0.5)],
-                  "time/probe": 3.0, "probe/tokens": 2000})
+                  "time/probe": 3.0, "probe/tokens": 2000,
+                  "curriculum/q/t@L0": 0.1 * r, "curriculum/q/t@L1": 0.2, "curriculum/chosen/t@L0": 3,
+                  "curriculum/chosen/t@L1": 5, "rollout/arm/t@L0/accuracy": 0.9, "rollout/arm/t@L1/accuracy": 0.4})
+    if full:
+        m.update({"eval/arm/t@L0/accuracy": 0.8, "eval/arm/t@L1/accuracy": 0.3 + 0.1 * r, "eval/highest_level_50": 0})
     return m
 
 
@@ -97,7 +102,7 @@ def reports(tmp_path_factory):
 def test_full_run_draws_every_plot(reports):
     html = reports["full"]
     assert_self_contained(html)
-    assert plot_ids(html) == ALWAYS | BSTAR == {p.id for p in PLOTS}
+    assert plot_ids(html) == ALWAYS | BSTAR | CURRICULUM == {p.id for p in PLOTS}
     assert html.count("<img ") == len(PLOTS)
     assert "could not draw" not in html and "Not drawn" not in html
     assert "fake" in html and "basic_arithmetic" in html and "<details><summary>config.yaml" in html

@@ -68,7 +68,7 @@ def eval_command(
         torch.set_num_threads(cfg.threads)
     quiet_libraries()
     target = out or Path("runs") / f"{cfg.name}-eval"
-    source = cfg.task.name or cfg.task.path or cfg.task.callable
+    source = cfg.task.name or cfg.task.path or cfg.task.callable or "a mixture"
     console.print(f"[bold]selftaught eval[/] {', '.join(strategy)} on {source} ({cfg.backend} backend) -> {target}")
     try:
         eval_main(cfg.task, cfg.model, strategy, strategy_sets, target, seed=cfg.seed, n_problems=n, config=cfg,

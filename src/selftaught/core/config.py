@@ -40,11 +40,37 @@ MOVED_KEYS = {"train.dpo_beta": "train.dpo.beta", "train.dpo_ref": "train.dpo.re
               "train.zero_variance_filter": "train.grpo.zero_variance_filter"}
 
 
+class MixtureSource(_Section):
+    name: str | None = Field(None, description="A reasoning-gym dataset name.")
+    path: str | None = Field(None, description="A JSONL file or saved `datasets` folder (task.question_field / "
+                             "answer_field / level_field apply).")
+    callable: str | None = Field(None, description="A user task as `module:function` returning a Task.")
+    label: str | None = Field(None, description="The source's name in arms and metrics (default: the dataset name, "
+                              "the file's stem or the task's `name`); needed when two sources would share a name.")
+    options: dict[str, Any] = Field(default_factory=dict, description="reasoning-gym dataset options of this source.")
+    weight: float = Field(1.0, gt=0.0, description="Share of the problems drawn from this source (weights are "
+                          "normalised over the sources).")
+    levels: list[int] | None = Field(None, description="The levels this source offers the curriculum (None: "
+                                     "curriculum.levels, else every level the source has).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "MixtureSource":
+        given = [k for k in ("name", "path", "callable") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"a mixture source sets exactly one of name, path, callable (got {', '.join(given) or 'none'})")
+        return self
+
+
 class TaskConfig(_Section):
     name: str | None = Field(None, description="A reasoning-gym dataset name (see `selftaught tasks`).")
     path: str | None = Field(None, description="A JSONL file or a saved HF `datasets` folder with question/answer fields.")
     callable: str | None = Field(None, description="A user task as `module:function` returning a Task.")
+    mixture: list[MixtureSource] | None = Field(None, description="A weighted mixture of sources instead of one "
+        "task: a list of `{name | path | callable, options, weight, levels, label}`; each problem is scored by its "
+        "own source, and every round's metrics break accuracy down per source and level (`arm`).")
     options: dict[str, Any] = Field(default_factory=dict, description="Options passed to the reasoning-gym dataset config.")
+    level_field: str | None = Field(None, description="JSONL/dataset field holding an integer difficulty level "
+                                    "(None: `level`, else `difficulty`, when every row has it; else no levels).")
     question_field: str = Field("question", description="JSONL/dataset field holding the question.")
     answer_field: str = Field("answer", description="JSONL/dataset field holding the gold answer.")
     n_train: int = Field(128, ge=1, description="Training problems sampled each round.")
@@ -242,6 +268,46 @@ class TrainConfig(_Section):
         return registered("selftaught.train.round:TRAINERS", method)
 
 
+class CurriculumConfig(_Section):
+    mode: str = Field(
+        "fixed", description="Which problems each round trains on. `fixed`: the same distribution every round "
+        "(at curriculum.level when set); `threshold`: each source's level moves up when its recent training accuracy "
+        "is above `success` and down below `failure`; `bandit` (SEC): arms are (source, level) pairs drawn by a "
+        "Boltzmann choice over learned values Q, the reward of an arm being the mean absolute advantage of its "
+        "samples; `self_label`: the model labels problems at its frontier level; or a user's `Curriculum` class "
+        "as `module:object`.")
+    level: int | None = Field(None, ge=0, description="`fixed`: the level every levelled source is drawn at (None: "
+                              "the sources' own settings); `threshold`: the start level (None: each source's lowest).")
+    levels: list[int] | None = Field(None, description="The levels a levelled source offers when its mixture entry "
+                                     "gives none (None: every level it has: reasoning-gym's curriculum levels, the "
+                                     "distinct values of a JSONL level field).")
+    eval_levels: list[int] = Field(default_factory=list, description="Levels whose held-out problems (task.n_eval "
+                                   "each, per levelled source) are evaluated every round, reported per arm as "
+                                   "`eval/arm/<source>@L<level>/accuracy` and as `eval/highest_level_50` (empty: "
+                                   "`fixed` evaluates where it trains, at curriculum.level or as the task is "
+                                   "configured; `threshold` and `bandit` every level their sources offer).")
+    window: int = Field(1, ge=1, description="`threshold`: rounds of training samples at the current level whose "
+                        "accuracy decides a move (the history restarts when the level changes).")
+    success: float = Field(0.7, ge=0.0, le=1.0, description="`threshold`: level up above this accuracy.")
+    failure: float = Field(0.1, ge=0.0, le=1.0, description="`threshold`: level down below this accuracy.")
+    alpha: float = Field(0.5, gt=0.0, le=1.0, description="`bandit`: TD step size, Q <- (1 - alpha) Q + alpha r.")
+    temperature: float = Field(0.5, gt=0.0, description="`bandit`: Boltzmann temperature of the arm choice "
+                               "(p ~ exp(Q / temperature)); SEC used 0.2-1.0.")
+
+    @field_validator("mode")
+    @classmethod
+    def _known_mode(cls, mode: str) -> str:
+        return registered("selftaught.curriculum:CURRICULA", mode)
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> "CurriculumConfig":
+        if self.failure >= self.success:
+            raise ValueError(f"curriculum.failure ({self.failure}) must be below curriculum.success ({self.success})")
+        if any(level < 0 for level in (self.levels or []) + self.eval_levels):
+            raise ValueError("levels are >= 0")
+        return self
+
+
 class LoopConfig(_Section):
     rounds: int = Field(2, ge=0, description="Self-improvement rounds after round 0 (the base model's evaluation).")
     kind: Literal["rft", "rest_em", "bstar"] = Field(
@@ -318,6 +384,8 @@ class Config(_Section):
     probe: ProbeConfig = Field(default_factory=ProbeConfig, description="Exploration metrics on a fixed held-out set.")
     train: TrainConfig = Field(default_factory=TrainConfig, description="Fine-tuning each round.")
     loop: LoopConfig = Field(default_factory=LoopConfig, description="The round loop.")
+    curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig, description="Which problems each round "
+                                         "trains on, chosen from the model's own results (levels, mixtures).")
     server: ServerConfig = Field(default_factory=ServerConfig, description="OpenAI-compatible servers (backend openai).")
 
     @field_validator("backend")
@@ -417,18 +485,19 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set each `a.b=value` in `data`; a number indexes a list (`task.mixture.1.weight=2`)."""
     for text in overrides:
         path, value = parse_override(text)
-        node = data
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
+        node: Any = data
+        for part, after in zip(path[:-1], path[1:]):
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+            if not isinstance(node, dict) and not (isinstance(node, list) and after.isdigit() and int(after) < len(node)):
                 raise ConfigError(f"--set {text!r}: `{part}` is not a section.")
-        node[path[-1]] = value
+        node[int(path[-1]) if isinstance(node, list) else path[-1]] = value
     return data
 
 
-TASK_SOURCES = ("name", "path", "callable")
+TASK_SOURCES = ("name", "path", "callable", "mixture")
 
 
 def replace_task_source(data: dict[str, Any], overrides: list[str]) -> str | None:
@@ -498,9 +567,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         cfg = Config.model_validate(data)
     except ValidationError as e:
         raise ConfigError("\n".join(_describe(err, source) for err in e.errors())) from None
-    sources = [x for x in (cfg.task.name, cfg.task.path, cfg.task.callable) if x]
+    sources = [x for x in (cfg.task.name, cfg.task.path, cfg.task.callable, cfg.task.mixture) if x]
     if len(sources) != 1:
-        raise ConfigError(f"{source}: set exactly one of task.name, task.path, task.callable (got {len(sources)}).")
+        raise ConfigError(f"{source}: set exactly one of task.name, task.path, task.callable, task.mixture "
+                          f"(got {len(sources)}).")
     return cfg
 
 

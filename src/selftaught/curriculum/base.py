@@ -45,6 +45,7 @@ class Curriculum:
 
     def __init__(self, options: Any, arms: list[Arm], seed: int):
         self.options, self.arms, self.seed = options, list(arms), seed
+        self.weights: dict[str, float] = {}  # source -> mixture weight (curriculum/sources.py sets it)
 
     def plan(self, index: int, n: int) -> dict[Arm, int]:
         """How many of round `index`'s `n` training problems each arm gives (sums to n)."""

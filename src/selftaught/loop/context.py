@@ -1,4 +1,5 @@
-"""What every stage of a round uses, in one object: the run's files, the model, the task, the seeds.
+"""What every stage of a round uses, in one object: the run's files, the model, the task, the curriculum,
+the seeds.
 
 The round loop (loop/rounds.py) builds one `RoundContext` and hands it to each stage (sampling,
 control, selection, rationalization, self-correction, pairs); a stage reads and writes through it
@@ -7,6 +8,7 @@ and never sees the loop. `RoundSettings` is what the controller may change from 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -15,8 +17,10 @@ from rich.console import Console
 
 from ..core.config import Config
 from ..core.protocols import Task
+from ..core.io import write_json
 from ..core.records import Problem, Sample, SamplingParams, Score, from_dict
 from ..core.seeds import seed_for
+from ..curriculum.sources import build_curriculum, draw, eval_arms
 from ..models.backends import generator_source
 from ..tasks.verdicts import resolve_max_new_tokens, score_sample, section_name, truncation_warning
 from .rundir import RunDir
@@ -44,16 +48,47 @@ class RoundContext:
         self.source: dict[str, Any] = {}  # generator_source of the last generation step
         n = cfg.sampling.n
         self.ks = sorted({1, n} | {k for k in (2, 4, 8, 16, 32, 64) if k < n})  # pass@k reported
-        self.eval_problems = task.problems("eval", cfg.task.n_eval, cfg.seed)
+        self.curriculum = build_curriculum(cfg, task)  # checks every level the recipe names
+        self._initial_state = json.dumps(self.curriculum.state_dict())
+        self.eval_arms = eval_arms(cfg, task, self.curriculum)
+        self.eval_problems = self.held_out_problems()
 
     def seed(self, stage: str, index: int, k: int = 0) -> int:
         """The seed of `stage` in round `index` (its `k`-th call there): core/seeds.py's seed_for."""
         return seed_for(self.cfg.seed, stage, index, k)
 
+    def held_out_problems(self) -> list[Problem]:
+        """task.n_eval held-out problems from each eval arm (one arm, no level: the task's eval split as is)."""
+        return [p for arm in self.eval_arms for p in draw(self.task, arm, "eval", self.cfg.task.n_eval, self.cfg.seed)]
+
     def train_problems(self, index: int) -> list[Problem]:
-        """Round index's training problems (round 1's every round when loop.fresh_problems is off)."""
-        seed = self.cfg.seed + (index if self.cfg.loop.fresh_problems else 1)
-        return self.task.problems("train", self.cfg.task.n_train, seed)
+        """Round index's training problems: as many from each arm as the curriculum's plan says, its state being
+        the one round index-1 left (rounds/NNN/curriculum.json). The seed is round index's (round 1's every
+        round when loop.fresh_problems is off): `seed + round` for one task, as without a curriculum, and the
+        curriculum stage's seed for a mixture (each source derives its own from it)."""
+        self.restore_curriculum(index)
+        r = index if self.cfg.loop.fresh_problems else 1
+        seed = self.seed("curriculum", r, 1) if self.cfg.task.mixture else self.cfg.seed + r
+        plan = self.curriculum.plan(index, self.cfg.task.n_train)
+        return [p for arm, count in plan.items() if count for p in draw(self.task, arm, "train", count, seed)]
+
+    def restore_curriculum(self, index: int) -> None:
+        """Put the curriculum in the state round `index` starts from: the initial one for round 1, else the one
+        saved after round index-1 (kept as it is when an older run directory has none)."""
+        if index <= 1:
+            self.curriculum.load_state_dict(json.loads(self._initial_state))
+        elif self.run.has(index - 1, "curriculum.json"):
+            self.curriculum.load_state_dict(json.loads(self.run.path(index - 1, "curriculum.json").read_text()))
+
+    def update_curriculum(self, index: int, problems: list[Problem], samples: list[Sample],
+                          scores: list[Score]) -> dict[str, Any]:
+        """The curriculum learns from round index's scored samples; its state goes to rounds/NNN/curriculum.json
+        (left untouched when a resumed round finds the same state there, as other finished steps are)."""
+        metrics = self.curriculum.update(index, problems, samples, scores)
+        state, path = self.curriculum.state_dict(), self.run.path(index, "curriculum.json")
+        if not path.exists() or json.loads(path.read_text()) != json.loads(json.dumps(state)):
+            write_json(path, state)
+        return metrics
 
     def default_settings(self) -> RoundSettings:
         threshold = self.cfg.select.threshold if self.cfg.select.rule == "threshold" else None

@@ -1,4 +1,4 @@
-"""The round loop, one page: [control] -> sample -> score -> select -> train -> evaluate.
+"""The round loop, one page: [control] -> [curriculum] -> sample -> score -> select -> train -> evaluate.
 
 Round 0 evaluates the starting model. Round r >= 1 samples `sampling.n` attempts for `task.n_train`
 training problems with round r-1's model, scores them with the task's verifier, selects training
@@ -7,7 +7,9 @@ and evaluates greedy accuracy on the held-out split. `train.method` picks the tr
 trains on: `sft` the selected samples, `dpo` pairs of them (and, with `select.pairs`, of revisions of a
 wrong attempt: loop/correction.py), `grpo` the problems (loop/train_data.py).
 The training step runs in this process or under `accelerate launch` (`launcher`, loop/state.py).
-`bstar` first re-chooses the temperature (and threshold) on a probe subset (loop/control.py). Every
+The curriculum (curriculum.mode) plans which arms (source, level) the round's problems come from and
+learns from their scored samples (loop/context.py, curriculum/). `bstar` first re-chooses the
+temperature (and threshold) on a probe subset (loop/control.py). Every
 step writes its file into rounds/NNN/; rerunning on the same run directory skips every step whose
 file exists. The stages receive the round's `RoundContext` (loop/context.py), never the loop;
 cross-key config rules are checked when the config loads (core/config.py).
@@ -31,7 +33,7 @@ from .context import RoundContext
 from .control import choose_settings
 from .exploit import scorer_aurocs
 from .rundir import RunDir
-from .stages import evaluate, prefixed, probe, sample_and_score, training_data
+from .stages import curriculum_step, evaluate, prefixed, probe, sample_and_score, training_data
 from .state import ModelState
 from .tracking import Tracker, check_tracker
 
@@ -59,7 +61,7 @@ class Loop:
     def run_all(self, fresh: bool = False) -> list[dict[str, Any]]:
         resumed = self.run.prepare(self.cfg, fresh)
         if apply_demos(self.task, self.cfg, self.run.root, self.state.generator, self.console.print):
-            self.ctx.eval_problems = self.task.problems("eval", self.cfg.task.n_eval, self.cfg.seed)
+            self.ctx.eval_problems = self.ctx.held_out_problems()
         done = self.run.finished_rounds()
         if resumed and done:
             self.console.print(f"[bold]Resuming[/] {self.run.root}: rounds {done[0]}..{done[-1]} finished.")
@@ -95,6 +97,7 @@ class Loop:
             samples, scores, metrics["time/sample"] = sample_and_score(ctx, index, problems, settings)
             metrics.update(prefixed("rollout", round_metrics(problems, samples, scores, ks=ctx.ks)))
             metrics.update(prefixed("exploit", scorer_aurocs(samples, scores)))
+            metrics.update(curriculum_step(ctx, index, problems, samples, scores))
             records, selection = training_data(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("select", selection))
             metrics["rollout/balance"] = metrics.pop("select/balance", None)

@@ -7,7 +7,7 @@
                          checkpoint/      the round's model (save_pretrained)
                          control.json (bstar), rationale_*.jsonl, probe_*.jsonl, pairs.jsonl (dpo),
                          revision_*.jsonl (dpo, select.pairs), train_problems.jsonl (grpo): when the
-                         config asks for them
+                         config asks for them; curriculum.json (the curriculum's state after the round)
     runs/NAME/metrics.jsonl               one line a finished round, rebuilt from the metrics.json files
 
 A round is finished when its metrics.json exists; a step is finished when its file exists (files are

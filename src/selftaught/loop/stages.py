@@ -10,6 +10,7 @@ from typing import Any
 
 from ..core.records import Problem, Sample, SamplingParams, Score
 from ..metrics import eval_metrics, round_metrics
+from ..metrics.arms import arm_metrics
 from ..select import question_only, select, selection_metrics, to_sft_record
 from ..tasks.verdicts import resolve_max_new_tokens
 from .context import RoundContext, RoundSettings
@@ -25,6 +26,14 @@ def sample_and_score(ctx: RoundContext, index: int, problems: list[Problem], set
     """Training attempts with round index-1's model and their verdicts (samples/scores.jsonl)."""
     params = ctx.params(settings.temperature, ctx.seed("sample", index))
     return ctx.generate_step(index - 1, index, problems, params, ctx.cfg.sampling.n, "samples", "sampling")
+
+
+def curriculum_step(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
+                    scores: list[Score]) -> dict[str, Any]:
+    """The training samples' accuracy per arm (`rollout/arm/...`) and the curriculum's update
+    (`curriculum/...`; its state into curriculum.json)."""
+    return {**prefixed("rollout", arm_metrics(problems, samples, scores)),
+            **prefixed("curriculum", ctx.update_curriculum(index, problems, samples, scores))}
 
 
 def evaluate(ctx: RoundContext, index: int) -> dict[str, Any]:

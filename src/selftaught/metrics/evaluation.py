@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 from ..core.records import NO_ANSWER, Problem, Sample, Score
 from ..tasks.verdicts import truncation_warning, verdict_rates
+from .arms import arm_metrics
 from .collapse import collapse_metrics
 from .stats import wilson_interval
 
@@ -19,7 +20,8 @@ def eval_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores:
     `eval/truncated_rate`, `eval/cut_rate`, `eval/conflict_rate` (`tasks.verdicts.verdict_rates`), and
     `eval/truncation_warning` (a message) only when over 10% of the answers are truncated; the
     answer-collapse keys of `metrics.collapse` (`eval/answer_entropy`, `eval/top_answer_share`,
-    `eval/const_gold_acc`, `eval/const_model_acc` with intervals, `eval/collapse`, ...).
+    `eval/const_gold_acc`, `eval/const_model_acc` with intervals, `eval/collapse`, ...); per arm (problems from
+    several sources or levels, `metrics.arms`): `eval/arm/<source>@L<level>/accuracy` and `eval/highest_level_50`.
 
     `scores[i]` is the score of `samples[i]`, one greedy sample per problem.
 
@@ -43,6 +45,7 @@ def eval_metrics(problems: Sequence[Problem], samples: Sequence[Sample], scores:
         "eval/completion_length": sum(x.n_tokens for x in samples) / len(samples),
         **{f"eval/{k}": v for k, v in verdict_rates(problems, samples, scores).items()},
         **{f"eval/{k}": v for k, v in collapse.items()},
+        **{f"eval/{k}": v for k, v in arm_metrics(problems, samples, scores).items()},
     }
     limit = samples[0].params.get("max_new_tokens") if samples else None
     if warning := truncation_warning(scores, "eval.max_new_tokens", limit):  # present only when it fires

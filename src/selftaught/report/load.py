@@ -131,9 +131,17 @@ def setting(m: dict[str, Any], name: str) -> Any:
 def task_label(config: dict[str, Any]) -> str:
     """The task as a reader would name it: a reasoning-gym name, a file or a callable."""
     task = config.get("task") or {}
-    label = task.get("name") or task.get("path") or task.get("callable") or "?"
+    label = task.get("name") or task.get("path") or task.get("callable") or _mixture_label(task) or "?"
     options = task.get("options")
     return f"{label} {_compact(options)}" if options else str(label)
+
+
+def _mixture_label(task: dict[str, Any]) -> str | None:
+    """`mixture of a, b (weights 2:1)` for a task.mixture, from its entries' label / name / path / callable."""
+    entries = task.get("mixture") or []
+    names = [e.get("label") or e.get("name") or e.get("path") or e.get("callable") or "?" for e in entries]
+    weights = ":".join(f"{e.get('weight', 1.0):g}" for e in entries)
+    return f"mixture of {', '.join(map(str, names))} (weights {weights})" if entries else None
 
 
 def _compact(obj: Any) -> str:

@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter
 from .charts import figure, missing, round_axis, round_colors, series
 from .load import RunData
 from .plots_bstar import balance, control, diversity, exploitation, grid
+from .plots_curriculum import arm_accuracy, bandit, levels
 
 STYLE = {
     "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
@@ -256,6 +257,13 @@ PLOTS: list[Plot] = [
          "round, as chosen by the controller.", control),
     Plot("grid", "Controller grid", "The balance score the controller measured at each grid point "
          "before the round's sampling; the star marks its choice.", grid),
+    Plot("levels", "Curriculum: levels", "Left: the level each source trained at (threshold), or the mean level "
+         "of the arms the bandit drew. Right: the highest level whose held-out accuracy is at least 50% "
+         "(curriculum.eval_levels).", levels),
+    Plot("arm_accuracy", "Accuracy per arm", "Accuracy per arm (a source at a level): greedy on the held-out "
+         "problems of each arm, and of the round's training samples.", arm_accuracy),
+    Plot("bandit", "Curriculum: the bandit", "SEC's value Q of each arm after the round (the TD average of the "
+         "mean absolute advantage of its samples) and the training problems drawn from each arm.", bandit),
     Plot("cost", "Cost", "Tokens generated and trained, and seconds per phase.", cost),
     Plot("loss", "Training loss", "Logged training loss of each round's fine-tuning.", loss),
     Plot("answers", "Answer format", "Answers the scorer could not parse, samples cut at the token limit, "

@@ -169,6 +169,15 @@ class ReasoningGymTask:
         dataset = self._build("eval", 0, None, 16)
         return answer_budget([str(dataset[i].get("answer") or "") for i in range(len(dataset))])
 
+    @property
+    def levels(self) -> list[int] | None:
+        """The levels reasoning-gym's curriculum for this dataset defines (0 .. the longest attribute's last
+        level; above an attribute's last level it stays at its hardest), None without a curriculum."""
+        if not factory.has_curriculum(self.name):
+            return None
+        attributes = factory.create_curriculum(self.name).attributes.values()
+        return list(range(max(len(a.levels) for a in attributes)))
+
     # -- datasets -------------------------------------------------------------------------------
 
     def _config_kwargs(self, level: int | None) -> dict[str, Any]:

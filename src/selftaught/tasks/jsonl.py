@@ -10,6 +10,10 @@ they are removed from the train pool. `problems(split, n, seed)` samples `n` of 
 A `datasets` folder may hold a `Dataset` or a `DatasetDict`; a DatasetDict's splits are pooled and
 re-split as above (its own train/test split is not used, so that the rule is the same everywhere).
 
+Levels: when every row has an integer `level` (else `difficulty`) field, or the field `level_field`
+names, `problems(split, n, seed, level=L)` samples only the questions at level L (`levels` lists them);
+the split itself does not depend on levels.
+
 Scoring compares the extracted final answer with the gold one under `answer_match` (`auto` by default:
 numbers by value, formulas through math-verify, words as normalised strings; see `scoring.equivalence`).
 """
@@ -113,6 +117,7 @@ class JsonlTask:
         name: str | None = None,
         worked_example: WorkedExample | None = None,
         answer_match: Equivalence = "auto",
+        level_field: str | None = None,
     ):
         from ..scoring.equivalence import EQUIVALENCE_VERSION, MODES  # here: the scoring package imports torch
 
@@ -127,6 +132,8 @@ class JsonlTask:
         unique: dict[str, str] = {}
         for question, answer in self._pairs(rows, is_jsonl):
             unique.setdefault(question, answer)  # repeated questions: the first one is kept
+        self.level_field, self._level = self._read_levels(rows, is_jsonl, level_field)
+        self.levels = sorted(set(self._level.values())) if self.level_field else None
         fingerprint = hashlib.sha1(repr(sorted(unique.items())).encode()).hexdigest()[:10]
         self.version = (f"jsonl={fingerprint};prompt={PROMPT_VERSION};split={SPLIT_VERSION};"
                         f"match={answer_match}:{EQUIVALENCE_VERSION}")
@@ -156,6 +163,25 @@ class JsonlTask:
             pairs.append((str(row[self.question_field]).strip(), str(row[self.answer_field]).strip()))
         return pairs
 
+    def _read_levels(self, rows: list[dict[str, Any]], is_jsonl: bool,
+                     field: str | None) -> tuple[str | None, dict[str, int]]:
+        """(level field, question -> level): `field` when given (every row needs an integer there), else
+        `level` or `difficulty` when every row has an integer in it, else (None, {})."""
+        candidates = [field] if field else [f for f in ("level", "difficulty") if all(f in row for row in rows)]
+        for name in candidates:
+            levels: dict[str, int] = {}
+            for index, row in enumerate(rows):
+                value = row.get(name)
+                if isinstance(value, bool) or not (isinstance(value, int) or str(value).strip().lstrip("-").isdigit()):
+                    if field is None:
+                        break  # a field that merely shares the name: no levels
+                    raise DataError(f"{self._where(index, is_jsonl)}: task.level_field `{field}` must hold an "
+                                    f"integer level, got {value!r}.")
+                levels.setdefault(str(row[self.question_field]).strip(), int(value))
+            else:
+                return name, levels
+        return None, {}
+
     def examples(self) -> list[tuple[str, str]]:
         """The few-shot (question, worked answer) pairs: fixed, taken from train, in neither split."""
         return list(self._shots)
@@ -164,9 +190,14 @@ class JsonlTask:
         """`n` problems of `split` sampled with `seed` (all of them, with a warning, if fewer exist)."""
         if split not in self._pool:
             raise ConfigError(f"split must be 'train' or 'eval', got {split!r}.")
-        if level is not None:
-            raise ConfigError(f"{self.path}: JSONL/datasets tasks have no difficulty levels (got level={level}).")
         pool = self._pool[split]
+        if level is not None:
+            if not self.level_field:
+                raise ConfigError(f"{self.path}: this file has no level field (`level` or `difficulty`; set "
+                                  f"task.level_field), so it cannot be drawn at level {level}.")
+            if level not in self.levels:
+                raise ConfigError(f"{self.path}: no question at level {level}; its levels: {self.levels}.")
+            pool = [(q, a) for q, a in pool if self._level[q] == level]
         if not pool:
             raise DataError(
                 f"{self.path}: the {split} split is empty ({sum(map(len, self._pool.values()))} other questions): "
@@ -175,16 +206,19 @@ class JsonlTask:
         if n > len(pool):
             log.warning("%s: asked for %d %s problems, only %d exist; using all of them.", self.path, n, split, len(pool))
         chosen = random.Random(seed).sample(pool, min(n, len(pool)))
-        return [self._problem(q, a, split) for q, a in chosen]
+        return [self._problem(q, a, split, self._level.get(q)) for q, a in chosen]
 
-    def _problem(self, question: str, answer: str, split: str) -> Problem:
+    def _problem(self, question: str, answer: str, split: str, level: int | None = None) -> Problem:
         """A Problem whose id hashes the question: the same problem keeps its id across runs."""
         digest = hashlib.sha1(question.encode("utf-8")).hexdigest()[:12]
+        meta = {"task": self.name, "split": split, "source": str(self.path), "question": question}
+        if level is not None:
+            meta["level"] = level
         return Problem(
             id=f"{self.name}-{digest}",
             prompt=build_messages(question, self._shots, self.system_prompt),
             answer=answer,
-            meta={"task": self.name, "split": split, "source": str(self.path), "question": question},
+            meta=meta,
         )
 
     def score(self, problem: Problem, completion: str) -> Score:
@@ -202,7 +236,7 @@ def _jsonl_task(cfg) -> JsonlTask:
     if cfg.options:
         raise ConfigError("task.options only applies to reasoning-gym tasks (task.name); remove it for task.path.")
     return JsonlTask(cfg.path, cfg.question_field, cfg.answer_field, cfg.few_shot, cfg.system_prompt,
-                     answer_match=cfg.answer_match)
+                     answer_match=cfg.answer_match, level_field=cfg.level_field)
 
 
 TASK_KINDS.register("path", _jsonl_task)
