@@ -46,6 +46,17 @@ def make_task():
     return ModTask()
 
 
+class EasyTask(ModTask):
+    """Every problem has modulus 1: nothing fails, so nothing is made."""
+
+    def _problem(self, pid, question, mod, arm):
+        return super()._problem(pid, question, 1, arm)
+
+
+def make_easy_task():
+    return EasyTask()
+
+
 class NoNearTask(ModTask):
     near = None
 

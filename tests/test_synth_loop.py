@@ -71,6 +71,14 @@ def test_memory_only_leaves_the_round_data_alone(tiny_path, tmp_path):
     assert on[1]["eval/accuracy"] == off[1]["eval/accuracy"] and on[1]["select/kept"] == off[1]["select/kept"]
 
 
+def test_nothing_failing_makes_nothing(tiny_path, tmp_path):
+    rows = run_loop(config(tiny_path, "task.callable=synth_task:make_easy_task", "loop.rounds=1",
+                           "synthesis.fail_below=0.01"), str(tmp_path / "run"))
+    run = RunDir(tmp_path / "run")
+    assert rows[1]["synth/failing"] == 0 and rows[1]["synth/candidates"] == rows[1]["synth/kept"] == 0
+    assert run.read_records(1, "synth.jsonl") == [] and not run.has(1, "synth_samples.jsonl")
+
+
 KILLER = """
 import os, signal, sys
 sys.path[:0] = [{tests!r}, {src!r}]

@@ -24,6 +24,7 @@ problems when resumed. Seeds: `ctx.seed("synth", index, k)` with k = 0 sampling,
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..core.errors import ConfigError
@@ -52,7 +53,7 @@ def check_synthesis(cfg: Any, task: Any) -> None:
 def synthesis_stage(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
                     scores: list[Score], settings: RoundSettings):
     """(problems, samples, scores, synth/* metrics): the round's data plus the kept synthesised problems."""
-    syn = ctx.cfg.synthesis
+    syn, start = ctx.cfg.synthesis, time.time()
     if not (syn.enabled or syn.memory):
         return problems, samples, scores, {}
     memory = memory_step(ctx, index, problems, samples, scores)
@@ -65,12 +66,14 @@ def synthesis_stage(ctx: RoundContext, index: int, problems: list[Problem], samp
     candidates = candidates_step(ctx, index, plan)
     params = ctx.params(settings.temperature, ctx.seed("synth", index, 0))
     k = syn.k or settings.n
-    c_samples, c_scores, seconds = ctx.generate_step(index - 1, index, candidates, params, k, "synth", "synthesis")
+    c_samples, c_scores, seconds = ctx.generate_step(index - 1, index, candidates, params, k, "synth",
+                                                     "synthesis") if candidates else ([], [], 0.0)
     kept = _keep(candidates, c_samples, c_scores, budgets, syn.band)
     ctx.run.write_records(index, "synth.jsonl", kept)
     ids_kept = {p.id for p in kept}
     pairs = [(x, s) for x, s in zip(c_samples, c_scores) if x.problem_id in ids_kept]
     metrics.update({"candidates": len(candidates), "kept": len(kept), "time": seconds,
+                    "overhead_s": round(time.time() - start - seconds, 3),  # all but sampling the candidates
                     "kept_share": round(len(kept) / len(candidates), 6) if candidates else 0.0,
                     **{f"budget/{arm}": b for arm, b in budgets.items()}})
     return problems + kept, samples + [x for x, _ in pairs], scores + [s for _, s in pairs], metrics
