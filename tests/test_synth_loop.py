@@ -2,18 +2,17 @@
 proportion to each arm's failure rate, the band filter, training on the kept problems, resume after a
 kill -9 during synthesis, and bad input refused before a model loads."""
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import loop_config
+
 from selftaught.core.errors import ConfigError
-from selftaught.curriculum.failures import accuracies
 from selftaught.core.records import Sample, Score, from_dict
+from selftaught.curriculum.failures import accuracies
 from selftaught.loop.rounds import run_loop
 from selftaught.loop.rundir import RunDir
 

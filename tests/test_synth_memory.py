@@ -4,8 +4,18 @@ and problems made near failing reasoning-gym items at the item's own parameters.
 import pytest
 
 from selftaught.core.records import Problem, Sample, Score
-from selftaught.curriculum.failures import FailureMemory, allocate, arm_of, generating_params
-from selftaught.curriculum.synth import gym_near, in_band, near_generator, plan_candidates
+from selftaught.curriculum.failures import (
+    FailureMemory,
+    allocate,
+    arm_of,
+    generating_params,
+)
+from selftaught.curriculum.synth import (
+    gym_near,
+    in_band,
+    near_generator,
+    plan_candidates,
+)
 from selftaught.tasks.gym import ReasoningGymTask, split_of
 
 

@@ -6,15 +6,14 @@ import json
 import re
 
 import pytest
-
 from conftest import loop_config
+from test_openai_backend import serve  # noqa: F401  (the fake-server fixture)
+
 from selftaught.core.config import load_config
 from selftaught.curriculum.teacher import teacher_variants
-from selftaught.loop import synthesis as synthesis_mod
 from selftaught.loop.rounds import run_loop
 from selftaught.loop.rundir import RunDir
 from selftaught.models.openai_backend import OpenAIGenerator
-from test_openai_backend import serve  # noqa: F401  (the fake-server fixture)
 
 VARIANTS = {"What is 2 + 3?": "Problem: What is 4 + 4?\nAnswer: 8",
             "What is 10 - 1?": "Problem: What is 7 - 2?\nAnswer: 5",

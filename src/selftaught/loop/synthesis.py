@@ -112,6 +112,9 @@ def candidates_step(ctx: RoundContext, index: int, plan: list[tuple[dict[str, An
         made += [_with_arm(p, row["arm"]) for p in near(source, count, seed)]
     if for_teacher and ctx.cfg.synthesis.teacher.enabled:
         made += _teacher_step(ctx, index, for_teacher)
+    elif for_teacher:
+        ctx.console.print(f"[yellow]synthesis: {len(for_teacher)} failing problems come from sources without a "
+                          "generator; set synthesis.teacher to make variants of them.[/]")
     ctx.run.write_records(index, "synth_candidates.jsonl", made)
     return made
 
