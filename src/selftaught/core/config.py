@@ -318,6 +318,71 @@ class LoopConfig(_Section):
     fresh_problems: bool = Field(True, description="Draw new training problems each round (else reuse round 1's).")
 
 
+class TeacherConfig(_Section):
+    enabled: bool = Field(False, description="Sources without a problem generator (JSONL / datasets files): a "
+                          "teacher model on an OpenAI-compatible server writes variants of the failing problems, "
+                          "and solves each variant `n_votes` times; a variant is kept when its answers agree.")
+    base_urls: list[str] = Field(["http://127.0.0.1:8000/v1"], min_length=1, description="Base URLs of the "
+                                 "teacher's OpenAI-compatible servers (usually ending in /v1).")
+    model: str | None = Field(None, description="The teacher's served model name (required when enabled).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the teacher's API key.")
+    n_votes: int = Field(4, ge=1, description="Times the teacher solves each variant; the majority answer becomes "
+                         "the variant's gold answer.")
+    agreement: float = Field(0.75, gt=0.0, le=1.0, description="Least share of the teacher's solutions that must "
+                             "agree (under task.answer_match: numbers by value, formulas through math-verify) for a "
+                             "variant to be kept; the answer the teacher wrote with the variant must agree too.")
+    temperature: float = Field(0.8, ge=0.0, description="The teacher's sampling temperature (variants and solutions).")
+    max_new_tokens: int = Field(512, ge=1, description="Most tokens of one teacher completion.")
+    timeout_s: float = Field(300.0, gt=0.0, description="Read timeout of one teacher request, in seconds.")
+
+    @field_validator("base_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"base URLs start with http:// or https://, got {bad}")
+        return urls
+
+
+class SynthesisConfig(_Section):
+    enabled: bool = Field(False, description="Weakness-driven synthesis (SwS): each round, after the training "
+                          "attempts are scored, make new training problems near the problems the model fails, "
+                          "sample them with the same model, keep those inside `band`, and train on them with the "
+                          "round's own problems (rounds/NNN/synth.jsonl; reused on resume). Also writes the failure "
+                          "memory (failures.jsonl).")
+    memory: bool = Field(False, description="Write the failure memory (failures.jsonl: each training problem's "
+                         "accuracy per round, its slope, its arm and generating parameters) even with synthesis "
+                         "off, e.g. to compare runs with and without it.")
+    n_problems: int = Field(16, ge=1, description="Synthesised problems kept per round at most, shared among the arms "
+                            "in proportion to each arm's failure rate in the round.")
+    candidates: float = Field(2.0, ge=1.0, description="Candidates made per problem to keep (the band filter drops "
+                              "some): an arm with a budget of b makes ceil(b * candidates).")
+    fail_below: float = Field(0.5, gt=0.0, le=1.0, description="A training problem is failing when the share of its "
+                              "samples scored correct in its latest round is below this and its accuracy is not "
+                              "rising over the rounds it was seen in (slope <= 0).")
+    band: list[float] = Field([0.125, 0.875], min_length=2, max_length=2, description="[low, high]: a candidate is "
+                              "kept when the share of its `k` samples scored correct lies in this interval (solved "
+                              "sometimes, not always).")
+    k: int | None = Field(None, ge=1, description="Samples per candidate for the band filter (None: sampling.n); "
+                          "they are the kept problems' training attempts.")
+    teacher: TeacherConfig = Field(default_factory=TeacherConfig, description="Variants written by a teacher model "
+                                   "(sources without a generator).")
+
+    @field_validator("band")
+    @classmethod
+    def _band(cls, band: list[float]) -> list[float]:
+        low, high = band
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError("the band is [low, high] with 0 <= low <= high <= 1, e.g. [0.125, 0.875]")
+        return band
+
+    @model_validator(mode="after")
+    def _teacher_model(self) -> "SynthesisConfig":
+        if self.teacher.enabled and not self.teacher.model:
+            raise ValueError("synthesis.teacher.enabled needs synthesis.teacher.model (the served model name)")
+        return self
+
+
 class ServerConfig(_Section):
     base_urls: list[str] = Field(["http://127.0.0.1:8000/v1"], min_length=1, description="backend openai: base URLs "
                                  "of OpenAI-compatible servers (vLLM, SGLang, llama.cpp), usually ending in /v1; "
@@ -387,6 +452,8 @@ class Config(_Section):
     curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig, description="Which problems each round "
                                          "trains on, chosen from the model's own results (levels, mixtures).")
     server: ServerConfig = Field(default_factory=ServerConfig, description="OpenAI-compatible servers (backend openai).")
+    synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig, description="Problems made near the "
+                                       "model's failures (failure memory, synthesis).")
 
     @field_validator("backend")
     @classmethod
@@ -429,6 +496,9 @@ def cross_key_problems(cfg: Config) -> list[str]:
     if method == "grpo" and cfg.sampling.n < 2:
         out.append("train.method grpo compares completions within a group: sampling.n must be >= 2.")
     out.extend(_score_problem(cfg))
+    if cfg.synthesis.enabled and cfg.task.path and not cfg.synthesis.teacher.enabled:
+        out.append("synthesis.enabled on a JSONL/datasets task (task.path): such a source has no problem generator, "
+                   "so synthesis needs a teacher model: set synthesis.teacher.enabled and synthesis.teacher.model.")
     return out
 
 

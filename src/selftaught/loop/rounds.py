@@ -34,6 +34,7 @@ from .control import choose_settings
 from .exploit import scorer_aurocs
 from .rundir import RunDir
 from .stages import curriculum_step, evaluate, prefixed, probe, sample_and_score, training_data
+from .synthesis import check_synthesis, synthesis_stage
 from .state import ModelState
 from .tracking import Tracker, check_tracker
 
@@ -52,6 +53,7 @@ class Loop:
         check_tracker(self.cfg.train.report_to)  # the package is there (the config itself was checked at load)
         check_server_follows(self.cfg)  # a loop-only rule: `eval` with the same recipe may use any server
         self.task = build_task(self.cfg.task)
+        check_synthesis(self.cfg, self.task)  # a task that cannot make problems fails before a model loads
         self.state = ModelState(self.cfg, self.run, self.console, task=self.task, launcher=self.launcher,
                                 accelerate_config=self.accelerate_config)
         self.ctx = RoundContext(self.cfg, self.run, self.console, self.task, self.state)
@@ -97,7 +99,9 @@ class Loop:
             samples, scores, metrics["time/sample"] = sample_and_score(ctx, index, problems, settings)
             metrics.update(prefixed("rollout", round_metrics(problems, samples, scores, ks=ctx.ks)))
             metrics.update(prefixed("exploit", scorer_aurocs(samples, scores)))
-            metrics.update(curriculum_step(ctx, index, problems, samples, scores))
+            metrics.update(curriculum_step(ctx, index, problems, samples, scores))  # the round's own problems
+            problems, samples, scores, synth = synthesis_stage(ctx, index, problems, samples, scores, settings)
+            metrics.update(prefixed("synth", synth))
             records, selection = training_data(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("select", selection))
             metrics["rollout/balance"] = metrics.pop("select/balance", None)

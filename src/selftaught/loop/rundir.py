@@ -6,8 +6,9 @@
                          train.json       trainer log            metrics.json   the round's metrics
                          checkpoint/      the round's model (save_pretrained)
                          control.json (bstar), rationale_*.jsonl, probe_*.jsonl, pairs.jsonl (dpo),
-                         revision_*.jsonl (dpo, select.pairs), train_problems.jsonl (grpo): when the
-                         config asks for them; curriculum.json (the curriculum's state after the round)
+                         revision_*.jsonl (dpo, select.pairs), train_problems.jsonl (grpo),
+                         failures.jsonl, synth_*.jsonl, synth.jsonl (synthesis): when the config asks for
+                         them; curriculum.json (the curriculum's state after the round)
     runs/NAME/metrics.jsonl               one line a finished round, rebuilt from the metrics.json files
 
 A round is finished when its metrics.json exists; a step is finished when its file exists (files are
@@ -92,7 +93,7 @@ class RunDir:
                 self.notes.append(f"continuing {self.root} with changed {', '.join(changed)}")
             return True
         if fresh and self.root.exists():
-            for name in ("rounds", "metrics.jsonl", "report.html", "config.yaml", "demos.jsonl"):
+            for name in ("rounds", "metrics.jsonl", "report.html", "config.yaml", "demos.jsonl", "failures.jsonl"):
                 target = self.root / name
                 if target.is_dir():
                     shutil.rmtree(target)
