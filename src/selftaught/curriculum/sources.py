@@ -104,9 +104,13 @@ def eval_arms(cfg: Any, task: Any, curriculum: Curriculum) -> list[Arm]:
 
 def draw(task: Any, arm: Arm, split: str, n: int, seed: int) -> list[Problem]:
     """`n` problems of `split` from `arm` (a mixture's source, or the whole task, at the arm's level), each with
-    `meta["arm"]` = the arm's key."""
+    `meta["arm"]` = the arm's key (a task without levels or sources that names its problems' arms itself
+    keeps its own names)."""
     if hasattr(task, "source_problems"):
         problems = task.source_problems(arm.source, split, n, seed, arm.level)
+    elif arm.level is None:
+        return [p if "arm" in p.meta else replace(p, meta={**p.meta, "arm": arm.key})
+                for p in task.problems(split, n, seed)]
     else:
-        problems = task.problems(split, n, seed) if arm.level is None else task.problems(split, n, seed, level=arm.level)
+        problems = task.problems(split, n, seed, level=arm.level)
     return [replace(p, meta={**p.meta, "arm": arm.key}) for p in problems]
