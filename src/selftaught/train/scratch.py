@@ -24,10 +24,10 @@ __all__ = ["level_accuracy", "pretrain", "scratch_records", "scratch_folder"]
 
 
 def scratch_folder(cfg: Config, force: bool = False) -> Path:
-    """The folder `selftaught scratch` writes: the recipe's `model`, which must be a local path, not yet holding
-    a model unless `force`."""
+    """The folder `selftaught scratch` writes: the recipe's `model` (a path, not `default`), not yet holding a
+    model unless `force`."""
     folder = Path(cfg.model).expanduser()
-    if cfg.model == "default" or not (cfg.model.startswith((".", "/", "~")) or "/" in cfg.model):
+    if cfg.model == "default":
         raise ConfigError(f"model: `selftaught scratch` writes the new model into the recipe's `model` folder, so "
                           f"`model` must be a local path such as runs/{cfg.name}/scratch, got {cfg.model!r}.")
     if folder.is_file():
