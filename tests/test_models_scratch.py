@@ -62,7 +62,8 @@ def test_scratch_command_trains_into_the_model_folder(tmp_path):
     folder = tmp_path / "scratch"
     args = ["scratch", "length_generalization", "--set", f"model={folder}", "--set", "scratch.n_train=64",
             "--set", "scratch.max_level=2", "--set", "scratch.n_eval=4", "--set", "scratch.layers=1",
-            "--set", "scratch.hidden_size=32", "--set", "scratch.heads=2", "--set", "threads=1"]
+            "--set", "scratch.hidden_size=32", "--set", "scratch.heads=2", "--set", "threads=1",
+            "--set", "scratch.batch_size=64"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     metrics = json.loads((folder / "scratch_metrics.json").read_text())
