@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export.
+"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export, scratch.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -20,6 +20,7 @@ from .eval_cmd import eval_command
 from .export_cmd import export_command
 from .interrupt import run_summary, stop
 from .report_cmd import report
+from .scratch_cmd import scratch_command
 from .tasks_cmd import tasks
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -71,6 +72,7 @@ app.command()(config)
 app.command("compare")(compare_command)
 app.command("answer")(answer_command)
 app.command("export")(export_command)
+app.command("scratch")(scratch_command)
 
 
 def main() -> None:  # pragma: no cover - entry point

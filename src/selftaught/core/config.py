@@ -293,6 +293,16 @@ class CurriculumConfig(_Section):
     alpha: float = Field(0.5, gt=0.0, le=1.0, description="`bandit`: TD step size, Q <- (1 - alpha) Q + alpha r.")
     temperature: float = Field(0.5, gt=0.0, description="`bandit`: Boltzmann temperature of the arm choice "
                                "(p ~ exp(Q / temperature)); SEC used 0.2-1.0.")
+    start_level: int = Field(2, ge=1, description="`self_label`: the first frontier level (the model was trained on "
+                             "the levels below it).")
+    max_level: int = Field(100, ge=1, description="`self_label`: the frontier stops here.")
+    replay: float = Field(0.25, ge=0.0, lt=1.0, description="`self_label`: fraction of each round's training problems "
+                          "drawn from the levels below the frontier (self-labelled too), against forgetting them.")
+    advance_share: float = Field(0.75, gt=0.0, le=1.0, description="`self_label`: a frontier problem counts as "
+                                 "reliable when its majority answer (a well-formed one: the task's length/format "
+                                 "filter) has at least this share of its samples.")
+    advance_at: float = Field(0.5, gt=0.0, le=1.0, description="`self_label`: the frontier moves up one level after a "
+                              "round in which at least this fraction of its problems were reliable.")
 
     @field_validator("mode")
     @classmethod
@@ -305,6 +315,8 @@ class CurriculumConfig(_Section):
             raise ValueError(f"curriculum.failure ({self.failure}) must be below curriculum.success ({self.success})")
         if any(level < 0 for level in (self.levels or []) + self.eval_levels):
             raise ValueError("levels are >= 0")
+        if self.mode == "self_label" and self.start_level > self.max_level:
+            raise ValueError(f"self_label: start_level {self.start_level} is above max_level {self.max_level}")
         return self
 
 
@@ -383,6 +395,34 @@ class SynthesisConfig(_Section):
         return self
 
 
+class ScratchConfig(_Section):
+    positions: Literal["nope", "rope"] = Field(
+        "nope", description="`selftaught scratch`: `nope`, no positional encoding (a SmolLM3, the Llama block with "
+        "rope switched off in every layer, as Lee et al. 2025); `rope`, a LlamaForCausalLM with rotary positions.")
+    layers: int = Field(2, ge=1, description="`selftaught scratch`: transformer blocks.")
+    hidden_size: int = Field(128, ge=8, description="`selftaught scratch`: model width.")
+    heads: int = Field(4, ge=1, description="`selftaught scratch`: attention heads (hidden_size divisible by it).")
+    intermediate_size: int | None = Field(None, ge=1, description="`selftaught scratch`: MLP width (None: 4 x hidden).")
+    max_positions: int = Field(256, ge=8, description="`selftaught scratch`: longest sequence the config declares.")
+    min_level: int = Field(1, ge=1, description="`selftaught scratch`: the easiest level trained on (gold answers).")
+    max_level: int = Field(8, ge=1, description="`selftaught scratch`: the hardest level trained on.")
+    n_train: int = Field(20000, ge=1, description="`selftaught scratch`: training problems, levels drawn uniformly.")
+    epochs: float = Field(1.0, gt=0.0, description="`selftaught scratch`: passes over them.")
+    learning_rate: float = Field(1e-3, gt=0.0, description="`selftaught scratch`: peak learning rate.")
+    batch_size: int = Field(64, ge=1, description="`selftaught scratch`: training batch size.")
+    warmup_ratio: float = Field(0.05, ge=0.0, lt=1.0, description="`selftaught scratch`: warm-up fraction.")
+    lr_scheduler: str = Field("cosine", description="`selftaught scratch`: transformers LR scheduler name.")
+    n_eval: int = Field(64, ge=1, description="`selftaught scratch`: held-out problems per level in its report.")
+
+    @model_validator(mode="after")
+    def _shape(self) -> "ScratchConfig":
+        if self.hidden_size % self.heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not divisible by heads {self.heads}")
+        if self.min_level > self.max_level:
+            raise ValueError(f"min_level {self.min_level} is above max_level {self.max_level}")
+        return self
+
+
 class ServerConfig(_Section):
     base_urls: list[str] = Field(["http://127.0.0.1:8000/v1"], min_length=1, description="backend openai: base URLs "
                                  "of OpenAI-compatible servers (vLLM, SGLang, llama.cpp), usually ending in /v1; "
@@ -454,6 +494,8 @@ class Config(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig, description="OpenAI-compatible servers (backend openai).")
     synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig, description="Problems made near the "
                                        "model's failures (failure memory, synthesis).")
+    scratch: ScratchConfig = Field(default_factory=ScratchConfig, description="A model built from a config and "
+                                   "trained from scratch by `selftaught scratch` (written to the recipe's `model` folder).")
 
     @field_validator("backend")
     @classmethod
@@ -495,6 +537,9 @@ def cross_key_problems(cfg: Config) -> list[str]:
                    "own groups at sampling.temperature: use loop.kind rft or rest_em.")
     if method == "grpo" and cfg.sampling.n < 2:
         out.append("train.method grpo compares completions within a group: sampling.n must be >= 2.")
+    if cfg.curriculum.mode == "self_label" and rule != "majority":
+        out.append(f"curriculum.mode self_label trains on labels the model gives itself: select.rule must be "
+                   f"`majority` (the gold answers only measure the labels), got `{rule}`.")
     out.extend(_score_problem(cfg))
     if cfg.synthesis.enabled and cfg.task.path and not cfg.synthesis.teacher.enabled:
         out.append("synthesis.enabled on a JSONL/datasets task (task.path): such a source has no problem generator, "

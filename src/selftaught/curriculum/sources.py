@@ -19,7 +19,7 @@ from .base import CURRICULA, Arm, Curriculum
 
 __all__ = ["Source", "task_sources", "build_curriculum", "eval_arms", "draw"]
 
-MOVES_LEVELS = ("threshold",)  # modes that need every source to have levels
+MOVES_LEVELS = ("threshold", "self_label")  # modes that need every source to have levels
 
 
 @dataclass(frozen=True)
