@@ -108,7 +108,7 @@ def test_arms_without_levels_are_refused():
      "start_level 9 is above max_level 3"),
     (["curriculum.advance_at=0"], "curriculum.advance_at"),
     (["curriculum.replay=1.0"], "curriculum.replay"),
-    (["curriculum.eval_levels=[0, 3]"], "curriculum.eval_levels"),
+    (["curriculum.eval_levels=[-1, 3]"], "curriculum.eval_levels"),
     (["scratch.hidden_size=100", "scratch.heads=3"], "not divisible by heads"),
     (["scratch.min_level=5", "scratch.max_level=2"], "min_level 5 is above max_level 2"),
     (["scratch.positions=alibi"], "scratch.positions"),

@@ -309,12 +309,17 @@ class CurriculumConfig(_Section):
     def _known_mode(cls, mode: str) -> str:
         return registered("selftaught.curriculum:CURRICULA", mode)
 
+    @field_validator("levels", "eval_levels")
+    @classmethod
+    def _levels_not_negative(cls, levels: list[int] | None) -> list[int] | None:
+        if any(level < 0 for level in levels or []):
+            raise ValueError(f"levels are >= 0, got {levels}")
+        return levels
+
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> "CurriculumConfig":
         if self.failure >= self.success:
             raise ValueError(f"curriculum.failure ({self.failure}) must be below curriculum.success ({self.success})")
-        if any(level < 0 for level in (self.levels or []) + self.eval_levels):
-            raise ValueError("levels are >= 0")
         if self.mode == "self_label" and self.start_level > self.max_level:
             raise ValueError(f"self_label: start_level {self.start_level} is above max_level {self.max_level}")
         return self
