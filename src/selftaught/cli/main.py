@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export.
+"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export, label-steps.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -19,6 +19,7 @@ from .config_cmd import config
 from .eval_cmd import eval_command
 from .export_cmd import export_command
 from .interrupt import run_summary, stop
+from .label_steps_cmd import label_steps_command
 from .report_cmd import report
 from .tasks_cmd import tasks
 
@@ -71,6 +72,7 @@ app.command()(config)
 app.command("compare")(compare_command)
 app.command("answer")(answer_command)
 app.command("export")(export_command)
+app.command("label-steps")(label_steps_command)
 
 
 def main() -> None:  # pragma: no cover - entry point
