@@ -42,6 +42,15 @@ def test_labels_from_prefix_continuations_and_first_error():
     assert len(gen.calls[0]["prompts"]) == len(SLIP) - 1  # the last step is the solution's own verdict
 
 
+def test_unfinished_solution_continues_its_last_step():
+    gen = ScriptedGenerator(oracle_model)
+    cut = Sample("p", "\n".join(RIGHT[:2]), 10, finish_reason="length")
+    [rec] = mc_step_labels(gen, SumTask({"p": "4"}), [problem()], [cut], MCSettings(k=4), truth=True)
+    assert rec["verdict"] == "unparsed" and rec["labels"] == [True, True] and rec["soft_labels"] == [0.5, 0.5]
+    [binary] = mc_step_labels(gen, SumTask({"p": "4"}), [problem()], [cut], MCSettings(k=4, search="binary"))
+    assert binary["first_error"] is None and binary["labels"] == [True, True]
+
+
 def test_binary_search_finds_the_first_error_with_fewer_prefixes():
     gen = ScriptedGenerator(oracle_model)
     slip = Sample("p", "\n".join(SLIP), 10)

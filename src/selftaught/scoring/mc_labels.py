@@ -4,8 +4,9 @@ process reward model, made from the model's own solutions and the task's verifie
 For a solution split into steps (`tasks.steps.split_steps`), step i's prefix is the prompt plus
 steps[:i+1] (`tasks.steps.continuation_prompt`); k continuations are sampled from it and scored by the
 task's verifier. Its *soft* label is the share of correct continuations, its *hard* label whether any
-was correct. The last step's prefix is the whole solution, so its value is the solution's own verdict
-(no sampling). With `search="binary"` only incorrect solutions are searched, and only the prefixes a
+was correct. The last step's prefix is the whole solution, so a finished solution's last step takes its
+own verdict (no sampling); an unfinished one (no final answer, or cut at the token limit) is continued
+like any other prefix. With `search="binary"` only incorrect solutions are searched, and only the prefixes a
 binary search for the first 0-valued step needs (`tasks.steps.first_error_search`): the steps before
 the found one are labelled right, it wrong, the rest dropped, as OmegaPRM does; a correct solution's
 steps are all right (each prefix reaches the right answer through the solution itself).
@@ -90,22 +91,28 @@ def mc_values(generator: Generator, task: Task, problems: list[Problem], steps: 
             for (s, _), pre, row in zip(pairs, prefixes, outs)]
 
 
-def _all_steps(generator, task, problems, steps, own, settings) -> list[list[list[bool]]]:
-    """Per solution, per step: the continuations' correctness (the last step: the solution's own verdict)."""
-    pairs = [(s, i) for s, st in enumerate(steps) for i in range(len(st) - 1)]
+def _sampled(steps: list[list[str]], finished: list[bool], s: int, i: int) -> bool:
+    """Whether step i of solution s is labelled by continuations (all but a finished solution's last)."""
+    return i < len(steps[s]) - 1 or not finished[s]
+
+
+def _all_steps(generator, task, problems, steps, own, finished, settings) -> list[list[list[bool]]]:
+    """Per solution, per step: the continuations' correctness (a finished solution's last step: its verdict)."""
+    pairs = [(s, i) for s, st in enumerate(steps) for i in range(len(st)) if _sampled(steps, finished, s, i)]
     got = dict(zip(pairs, mc_values(generator, task, problems, steps, pairs, settings)))
-    return [[got[(s, i)] if i < len(st) - 1 else [own[s]] for i in range(len(st))] for s, st in enumerate(steps)]
+    return [[got.get((s, i), [own[s]]) for i in range(len(st))] for s, st in enumerate(steps)]
 
 
-def _binary(generator, task, problems, steps, own, settings) -> list[dict[int, list[bool]]]:
+def _binary(generator, task, problems, steps, own, finished, settings) -> list[dict[int, list[bool]]]:
     """Per solution, the probed steps' continuations (incorrect solutions only; see the module docstring)."""
     probed: list[dict[int, list[bool]]] = [{} for _ in steps]
     wrong = [s for s in range(len(steps)) if not own[s]]
     for s in wrong:
-        probed[s][len(steps[s]) - 1] = [False]
+        if finished[s]:
+            probed[s][len(steps[s]) - 1] = [False]
 
     def values(asked: list[tuple[int, int]]) -> list[float]:
-        sampled = [(wrong[w], i) for w, i in asked if i < len(steps[wrong[w]]) - 1]
+        sampled = [(wrong[w], i) for w, i in asked if _sampled(steps, finished, wrong[w], i)]
         for (s, i), row in zip(sampled, mc_values(generator, task, problems, steps, sampled, settings)):
             probed[s][i] = row
         return [float(any(probed[wrong[w]][i])) for w, i in asked]
@@ -132,38 +139,41 @@ def mc_step_labels(generator: Generator, task: Task, problems: list[Problem], sa
     kept = [s for s in samples if split_steps(s.text, sep)]
     probs = [by_id[s.problem_id] for s in kept]
     steps = [split_steps(s.text, sep) for s in kept]
-    own = [task.score(p, s.text).correct for p, s in zip(probs, kept)]
+    verdicts = [task.score(p, s.text).verdict for p, s in zip(probs, kept)]
+    own = [v == "correct" for v in verdicts]
+    finished = [v not in ("unparsed", "truncated") and s.finish_reason != "length" for v, s in zip(verdicts, kept)]
     truth_fn = step_truth_for(task) if truth else None
     if settings.search == "binary":
-        found = _binary(generator, task, probs, steps, own, settings)
-        return [_binary_record(p, s, st, ok, got, settings, truth_fn, sep)
-                for p, s, st, ok, got in zip(probs, kept, steps, own, found)]
-    mc = _all_steps(generator, task, probs, steps, own, settings)
-    return [_record(p, s, st, ok, rows, settings, truth_fn, sep) for p, s, st, ok, rows in zip(probs, kept, steps, own, mc)]
+        found = _binary(generator, task, probs, steps, own, finished, settings)
+        return [_binary_record(p, s, st, v, got, settings, truth_fn, sep)
+                for p, s, st, v, got in zip(probs, kept, steps, verdicts, found)]
+    mc = _all_steps(generator, task, probs, steps, own, finished, settings)
+    return [_record(p, s, st, v, rows, settings, truth_fn, sep)
+            for p, s, st, v, rows in zip(probs, kept, steps, verdicts, mc)]
 
 
-def _base(problem, sample, steps, ok, settings, truth_fn, sep) -> dict[str, Any]:
+def _base(problem, sample, steps, verdict, settings, truth_fn, sep) -> dict[str, Any]:
     exact = truth_fn(problem.meta, problem.answer, steps) if truth_fn else None
     return {"prompt": problem.prompt, "problem_id": problem.id, "sample_id": sample.id,
-            "verdict": "correct" if ok else "incorrect", "k": settings.k, "search": settings.search,
+            "verdict": verdict, "finish_reason": sample.finish_reason, "k": settings.k, "search": settings.search,
             "separator": sep, "version": LABELS_VERSION, "n_steps": len(steps),
             "truth": exact.labels if exact else None, "truth_first_error": exact.first_error if exact else None}
 
 
-def _record(problem, sample, steps, ok, rows, settings, truth_fn, sep) -> dict[str, Any]:
+def _record(problem, sample, steps, verdict, rows, settings, truth_fn, sep) -> dict[str, Any]:
     hard = [any(r) for r in rows]
-    return {**_base(problem, sample, steps, ok, settings, truth_fn, sep), "completions": steps, "labels": hard,
+    return {**_base(problem, sample, steps, verdict, settings, truth_fn, sep), "completions": steps, "labels": hard,
             "soft_labels": [sum(r) / len(r) for r in rows], "mc_correct": rows,
             "first_error": next((i for i, x in enumerate(hard) if not x), None)}
 
 
-def _binary_record(problem, sample, steps, ok, probed, settings, truth_fn, sep) -> dict[str, Any]:
+def _binary_record(problem, sample, steps, verdict, probed, settings, truth_fn, sep) -> dict[str, Any]:
     """Steps up to the first error found (right, then wrong); all steps right for a correct solution."""
     zeros = [i for i, r in probed.items() if not any(r)]
     first = min(zeros) if zeros else None
     upto = len(steps) if first is None else first + 1
     labels = [i != first for i in range(upto)]
     soft = [sum(probed[i]) / len(probed[i]) if i in probed else None for i in range(upto)]
-    return {**_base(problem, sample, steps, ok, settings, truth_fn, sep), "completions": steps[:upto],
+    return {**_base(problem, sample, steps, verdict, settings, truth_fn, sep), "completions": steps[:upto],
             "labels": labels, "soft_labels": soft, "mc_correct": [probed.get(i) for i in range(upto)],
             "first_error": first, "probed": sorted(probed)}
