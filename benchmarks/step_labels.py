@@ -5,10 +5,14 @@ The default model (or `--model`) on chain_sum with step-structured prompts (`tas
 samples one solution for each of `--n` training problems, then labels every step of each solution
 with k continuations per prefix (`scoring.mc_labels.mc_step_labels`, `search="all"`), once per mode,
 `--repeats` times alternating the modes (a shared machine drifts). Reported: labels per second of each
-mode (best of the repeats and all of them), the ratio, continuation tokens generated, and whether the
-two modes gave the same number of labels.
+mode (best of the repeats and all of them), the ratio, continuation tokens generated (the modes draw
+different noise, so their continuations differ a little in length), and the labels of each mode.
+On a CPU the sampler also prefills the prompts' common prefix (system prompt and worked examples) once
+for the whole call (`share_prefix`), so re-prefilling costs only each prefix's own tail there;
+`--no-share-prefix` times it as on a GPU, where that sharing is off.
 
-    python benchmarks/step_labels.py --out step_labels_bench.json
+    python benchmarks/step_labels.py --n 8 --k 8 --max-new-tokens 64 --out step_labels_bench.json
+    python benchmarks/step_labels.py --n 8 --k 8 --max-new-tokens 64 --no-share-prefix
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--max-new-tokens", type=int, default=48)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--no-share-prefix", action="store_true",
+                   help="turn off the sampler's shared common prefix of all prompts (off by default on a GPU)")
     p.add_argument("--out", default=None)
     return p.parse_args(argv)
 
@@ -72,7 +78,7 @@ def main(argv=None) -> dict:
                                  options={"min_terms": 3, "max_terms": 4, "min_digits": 1, "max_digits": 2}))
     problems = task.problems("train", args.n, PROBLEM_SEED)
     model, tok = load_model(args.model, device="cpu")
-    gen = FastGenerator(model, tok, max_batch=64)
+    gen = FastGenerator(model, tok, max_batch=64, share_prefix=False if args.no_share_prefix else None)
     params = SamplingParams(temperature=0.7, max_new_tokens=args.max_new_tokens, seed=1)
     samples = [row[0] for row in gen.generate([p.prompt for p in problems], params,
                                               problem_ids=[p.id for p in problems])]
@@ -88,7 +94,9 @@ def main(argv=None) -> dict:
               "labels": labels, "continuation_tokens": {m: rs[0][2] for m, rs in runs.items()},
               "seconds_all": {m: [round(r[0], 2) for r in rs] for m, rs in runs.items()},
               "labels_per_s": {m: round(labels[m] / best[m], 3) for m in runs},
+              "tokens_per_s": {m: round(rs[0][2] / best[m], 1) for m, rs in runs.items()},
               "ratio_shared_over_reprefill": round(best["reprefill"] / best["shared"], 3),
+              "share_prefix": gen.share_prefix,
               "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
               "torch": torch.__version__}
     print(json.dumps(result, indent=1))
