@@ -73,6 +73,16 @@ def test_agreement_metrics_on_the_scripted_labels():
     assert k1["hard_accuracy"] < 1.0  # the first draw of every prefix fails: step 0 and 1 look wrong at k=1
 
 
+def test_append_step_labels_adds_lines(tmp_path):
+    from selftaught.core.io import read_jsonl
+    from selftaught.scoring.mc_labels import append_step_labels
+
+    path = tmp_path / "r" / "step_labels.jsonl"
+    append_step_labels(path, [{"completions": ["a"], "labels": [True]}])
+    append_step_labels(path, [{"completions": ["b"], "labels": [False]}])
+    assert [r["completions"] for r in read_jsonl(path)] == [["a"], ["b"]]
+
+
 def test_bad_input_before_any_model():
     task = SumTask({"p": "4"})
     with pytest.raises(DataError, match="gold answers"):
@@ -81,6 +91,8 @@ def test_bad_input_before_any_model():
         check_step_labels(task, [Problem("q", "x", "1\n2")])
     with pytest.raises(ConfigError, match="no exact per-step truth"):
         check_step_labels(ExactTask({}), [problem()], truth=True)
+    with pytest.raises(ConfigError, match="search"):
+        mc_step_labels(ScriptedGenerator(oracle_model), task, [problem()], [], MCSettings(search="beam"))
 
 
 def tiny_setup(backend, tiny):

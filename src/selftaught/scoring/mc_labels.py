@@ -23,7 +23,9 @@ hard-False step), `separator`, and with an exact truth (`tasks.step_truth`) `tru
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from ..core.errors import ConfigError, DataError
@@ -32,7 +34,7 @@ from ..core.records import Problem, Sample, SamplingParams
 from ..tasks.step_truth import STEP_TRUTHS, step_truth_for
 from ..tasks.steps import continuation_prompt, first_error_search, prefix_text, split_steps, step_separator
 
-__all__ = ["MCSettings", "check_step_labels", "mc_values", "mc_step_labels"]
+__all__ = ["MCSettings", "append_step_labels", "check_step_labels", "mc_values", "mc_step_labels"]
 
 LABELS_VERSION = "mc1"
 
@@ -131,6 +133,8 @@ def mc_step_labels(generator: Generator, task: Task, problems: list[Problem], sa
     check_step_labels(task, problems, truth)
     if settings.k < 1:
         raise ConfigError(f"k (continuations per step) must be at least 1, got {settings.k}.")
+    if settings.search not in ("all", "binary"):
+        raise ConfigError(f"search must be `all` or `binary`, got {settings.search!r}.")
     by_id = {p.id: p for p in problems}
     missing = sorted({s.problem_id for s in samples} - set(by_id))
     if missing:
@@ -150,6 +154,14 @@ def mc_step_labels(generator: Generator, task: Task, problems: list[Problem], sa
     mc = _all_steps(generator, task, probs, steps, own, finished, settings)
     return [_record(p, s, st, v, rows, settings, truth_fn, sep)
             for p, s, st, v, rows in zip(probs, kept, steps, verdicts, mc)]
+
+
+def append_step_labels(path: str | Path, records: list[dict[str, Any]]) -> None:
+    """Append records to a `step_labels.jsonl` file (created with its folder when missing)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
 def _base(problem, sample, steps, verdict, settings, truth_fn, sep) -> dict[str, Any]:
