@@ -1,4 +1,4 @@
-"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export, scratch.
+"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export, scratch, label-steps.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -19,6 +19,7 @@ from .config_cmd import config
 from .eval_cmd import eval_command
 from .export_cmd import export_command
 from .interrupt import run_summary, stop
+from .label_steps_cmd import label_steps_command
 from .report_cmd import report
 from .scratch_cmd import scratch_command
 from .tasks_cmd import tasks
@@ -73,6 +74,7 @@ app.command("compare")(compare_command)
 app.command("answer")(answer_command)
 app.command("export")(export_command)
 app.command("scratch")(scratch_command)
+app.command("label-steps")(label_steps_command)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -89,13 +89,15 @@ class TaskConfig(_Section):
         "next turn): `verdict` scores it `conflicting` (not correct, reward 0); `first` scores its first answer; "
         "`last` its last. Counted either way as `conflict_rate` in the rollout and eval metrics.")
 
-    demos: Literal["given", "bare", "self"] = Field(
+    demos: Literal["given", "bare", "self", "steps"] = Field(
         "given", description="The few-shot worked examples: `given` (the task's own; for letter_counting, "
         "leg_counting, gcd, number_sorting and chain_sum written step by step from the item's data), `bare` "
         "(reasoning-gym tasks: the one-line `Working it out gives N.` form of prompt version p1) or `self` "
         "(self-generated: the starting model answers a few training problems, and its verified-correct attempts "
         "that show reasoning become the examples; recorded in the run directory's demos.jsonl and reused on "
-        "resume). `self` needs a task with `set_examples` (reasoning-gym tasks).")
+        "resume). `self` needs a task with `set_examples` (reasoning-gym tasks). `steps` (chain_sum, basic_arithmetic "
+        "with + and -): running partial sums, one `a + b = c` line each, the form whose steps have an exact truth "
+        "(step labels, process reward models).")
 
 
 class PromptConfig(_Section):

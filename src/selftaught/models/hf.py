@@ -32,7 +32,7 @@ from ..core.errors import SelftaughtError
 from ..core.progress import progress
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
-from ..tasks.formats import format_prompt, resolve_prompt_format
+from ..tasks.formats import chat_text, format_prompt, resolve_prompt_format
 from .backends import BACKENDS
 from .stopping import StopOnText, split_stops, stop_cut, suspect_tokens
 
@@ -114,7 +114,7 @@ class HFGenerator:
                 texts.append(p)
                 special.append(True)
             else:
-                texts.append(self.tokenizer.apply_chat_template(list(p), tokenize=False, add_generation_prompt=True))
+                texts.append(chat_text(self.tokenizer, list(p)))  # a continuation ends in its assistant text
                 special.append(False)  # the template already holds the special tokens
         ids: list[list[int]] = [[] for _ in prompts]
         for flag in (True, False):

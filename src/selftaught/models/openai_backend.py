@@ -58,7 +58,7 @@ from ..core.errors import SelftaughtError
 from ..core.progress import progress
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
-from ..tasks.formats import format_prompt, resolve_prompt_format
+from ..tasks.formats import continues, format_prompt, resolve_prompt_format
 from .backends import BACKENDS, safe_url
 from .resolve import DEFAULT_HUB_ID, DEFAULT_NAME, console
 from .stopping import first_stop
@@ -205,6 +205,8 @@ class OpenAIGenerator:
                 body["logprobs"] = 1  # the chosen token's log-prob (and the top one)
         else:
             body["messages"] = list(prompt)
+            if continues(prompt):  # write on from the assistant's text (vLLM / SGLang request keys)
+                body["continue_final_message"], body["add_generation_prompt"] = True, False
             if self.logprobs:  # fewest alternatives that still return the sampled token's log-prob (llama.cpp
                 body["logprobs"], body["top_logprobs"] = True, 1  # sends 20 per token when it is left out)
         if k > 1 and self.use_n:

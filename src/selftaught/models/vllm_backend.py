@@ -22,7 +22,7 @@ from typing import Any, Sequence
 from ..core.errors import SelftaughtError
 from ..core.protocols import check_generate_args
 from ..core.records import Prompt, Sample, SamplingParams
-from ..tasks.formats import format_prompt, resolve_prompt_format
+from ..tasks.formats import chat_text, format_prompt, resolve_prompt_format
 from .backends import BACKENDS
 from .stopping import split_stops
 
@@ -55,7 +55,7 @@ def vllm_inputs(prompts: list[Prompt], tokenizer: Any, prompt_format: str = "aut
         if isinstance(p, str):
             out.append(p)
             continue
-        text = tokenizer.apply_chat_template(list(p), tokenize=False, add_generation_prompt=True)
+        text = chat_text(tokenizer, list(p))
         out.append({"prompt_token_ids": list(tokenizer(text, add_special_tokens=False)["input_ids"])})
     return out
 

@@ -12,6 +12,11 @@ turns, the question). The recipe key `prompt.format` picks how they reach the mo
 Generation (every backend) and training records (SFT, DPO, GRPO) go through the same rendering, so
 a model is trained on exactly the text it is sampled from. The names are the strings "chat" and
 "plain", the names other per-format settings (stop strings) key on.
+
+A chat prompt whose last message is the assistant's is a *continuation* (`continues`): the model writes
+on from that text (the start of a solution, as Monte-Carlo step labels and step-level search need).
+`chat` renders the turns before it through the template with the generation prompt, then the text as
+it is (`chat_text`); `plain` renders the turns before it, then the text.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from typing import Any
 from ..core.errors import SelftaughtError
 from ..core.records import Message, Prompt
 
-__all__ = ["PROMPT_FORMATS", "QUESTION", "format_prompt", "has_chat_template", "plain_record", "render_plain",
-           "resolve_prompt_format"]
+__all__ = ["PROMPT_FORMATS", "QUESTION", "chat_text", "continues", "format_prompt", "has_chat_template",
+           "plain_record", "render_plain", "resolve_prompt_format"]
 
 PROMPT_FORMATS = ("chat", "plain")
 QUESTION = "Question: "
@@ -74,11 +79,34 @@ def render_plain(messages: list[Message]) -> str:
     return "".join(parts)
 
 
+def continues(prompt: Prompt) -> bool:
+    """Whether `prompt` is chat messages ending with an assistant turn the model continues.
+
+    >>> continues([{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "1 + 1 = 2\\n"}])
+    True
+    >>> continues([{"role": "user", "content": "1+1?"}]), continues("Question: 1+1?")
+    (False, False)
+    """
+    return not isinstance(prompt, str) and bool(prompt) and prompt[-1].get("role") == "assistant"
+
+
 def format_prompt(prompt: Prompt, prompt_format: str) -> Prompt:
-    """The prompt as the backend takes it: plain text for `plain` (a string stays as it is), else unchanged."""
+    """The prompt as the backend takes it: plain text for `plain` (a string stays as it is), else unchanged.
+    A continuation's last (assistant) text follows the rendered turns exactly, whitespace included."""
     if prompt_format == "plain" and not isinstance(prompt, str):
+        if continues(prompt):
+            return render_plain(list(prompt[:-1])) + str(prompt[-1]["content"])
         return render_plain(list(prompt))
     return prompt
+
+
+def chat_text(tokenizer: Any, messages: list[Message]) -> str:
+    """Chat messages through the tokenizer's chat template, ending where the model writes next: after the
+    generation prompt, or after a continuation's assistant text (see `continues`)."""
+    if continues(messages):
+        head = tokenizer.apply_chat_template(list(messages[:-1]), tokenize=False, add_generation_prompt=True)
+        return head + str(messages[-1]["content"])
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
 
 
 def _text(part: Any) -> Any:

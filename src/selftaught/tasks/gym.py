@@ -39,7 +39,8 @@ from ..core.records import Problem, Score
 from .extract import extract_answer
 from .kinds import TASK_KINDS
 from .verdicts import answer_budget
-from .prompts import PROMPT_VERSION, WorkedExample, build_messages, p1_worked_example_for, worked_example_for
+from .prompts import (PROMPT_VERSION, WorkedExample, build_messages, p1_worked_example_for, steps_worked_example_for,
+                      worked_example_for)
 
 if TYPE_CHECKING:
     from ..scoring.equivalence import Equivalence
@@ -385,10 +386,14 @@ def _gym_score(dataset: Any, answer: str, entry: dict[str, Any]) -> float:
 
 
 def _gym_task(cfg) -> ReasoningGymTask:
-    """task.name: a reasoning-gym dataset (task.demos `bare`: the p1 one-line worked examples)."""
-    bare = p1_worked_example_for(cfg.name) if cfg.demos == "bare" else None
-    return ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt, worked_example=bare,
-                            answer_match=cfg.answer_match)
+    """task.name: a reasoning-gym dataset (task.demos `bare`: the p1 one-line worked examples; `steps`: running
+    partial sums, recorded in the task's version)."""
+    shape = {"bare": p1_worked_example_for, "steps": steps_worked_example_for}.get(cfg.demos)
+    task = ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt,
+                            worked_example=shape(cfg.name) if shape else None, answer_match=cfg.answer_match)
+    if cfg.demos == "steps":
+        task.version += ";demos=steps"
+    return task
 
 
 TASK_KINDS.register("name", _gym_task)

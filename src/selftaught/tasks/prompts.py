@@ -18,6 +18,7 @@ from typing import Any, Callable
 from ..core.errors import ConfigError
 from ..core.records import DEFAULT_STOP, Message
 from .rationales import RATIONALES, Rationale
+from .step_truth import partial_sums_rationale
 
 __all__ = [
     "PROMPT_VERSION",
@@ -31,6 +32,8 @@ __all__ = [
     "rationale_worked_example",
     "worked_example_for",
     "p1_worked_example_for",
+    "steps_worked_example_for",
+    "STEP_WORKED_EXAMPLES",
 ]
 
 # p2: worked examples that show the reasoning for letter_counting, leg_counting, gcd, number_sorting and
@@ -103,6 +106,27 @@ def p1_worked_example_for(dataset_name: str) -> WorkedExample:
     """Prompt version p1's shape (`task.demos: bare`): the bare expression for basic_arithmetic and
     chain_sum, `Working it out gives N.` for every other dataset."""
     return expression_worked_example if dataset_name in ("basic_arithmetic", "chain_sum") else default_worked_example
+
+
+# `task.demos: steps`: worked examples whose every line is a checkable step (tasks/step_truth.py).
+STEP_WORKED_EXAMPLES: dict[str, WorkedExample] = {
+    name: rationale_worked_example(partial_sums_rationale, expression_worked_example)
+    for name in ("chain_sum", "basic_arithmetic")}
+
+
+def steps_worked_example_for(dataset_name: str) -> WorkedExample:
+    """The step-structured worked-example shape (`task.demos: steps`): running partial sums, one line each.
+
+    >>> print(steps_worked_example_for("basic_arithmetic")("Calculate 2 + -3 + 9.", "8", {"expression": "2 + -3 + 9"}))
+    2 - 3 = -1
+    -1 + 9 = 8
+    Answer: 8
+    """
+    if dataset_name not in STEP_WORKED_EXAMPLES:
+        raise ConfigError(f"task.demos: steps has step-structured worked examples for "
+                          f"{', '.join(sorted(STEP_WORKED_EXAMPLES))} only, not `{dataset_name}`; use "
+                          f"task.demos: given.")
+    return STEP_WORKED_EXAMPLES[dataset_name]
 
 
 def worked_example_for(dataset_name: str) -> WorkedExample:
