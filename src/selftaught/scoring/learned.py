@@ -126,6 +126,7 @@ class LearnedVerifier:
             model = AutoModelForTokenClassification.from_pretrained(str(path), dtype=torch.float32).to(device).eval()
             tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.model, self.tokenizer = model, tokenizer
+        self.cache: dict[tuple[str, tuple[str, ...]], list[float]] = {}  # (question, steps) -> step scores
 
     def steps_of(self, sample: Sample) -> list[str]:
         """The steps scored for a sample: the whole solution for an outcome verifier, else `split_steps`."""
@@ -136,22 +137,26 @@ class LearnedVerifier:
     def step_scores(self, problems: list[Problem], steps: list[list[str]]) -> list[list[float]]:
         if len(problems) != len(steps):
             raise ValueError(f"step_scores: {len(problems)} problems for {len(steps)} step lists.")
-        rows = [encode_steps(self.tokenizer, question_of(p), s, self.separator, self.max_length)
-                for p, s in zip(problems, steps)]
-        out: list[list[float]] = []
+        keys = [(question_of(p), tuple(s)) for p, s in zip(problems, steps)]
+        todo = list(dict.fromkeys(k for k in keys if k not in self.cache))
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start:start + self.batch_size]
+            self.cache.update(zip(chunk, self._forward(chunk)))
+        return [list(self.cache[k]) for k in keys]
+
+    def _forward(self, keys: list[tuple[str, tuple[str, ...]]]) -> list[list[float]]:
+        """Step scores of one batch of (question, steps)."""
+        chunk = [encode_steps(self.tokenizer, q, s, self.separator, self.max_length) for q, s in keys]
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        for start in range(0, len(rows), self.batch_size):
-            chunk = rows[start:start + self.batch_size]
-            width = max(len(ids) for ids, _ in chunk)
-            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros_like(ids)
-            for r, (row, _) in enumerate(chunk):
-                ids[r, : len(row)], mask[r, : len(row)] = torch.tensor(row), 1
-            with torch.inference_mode():
-                logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
-            probs = torch.sigmoid(logits[..., 0].float()).cpu()
-            out += [[float(probs[r, p]) for p in positions] for r, (_, positions) in enumerate(chunk)]
-        return out
+        width = max(len(ids) for ids, _ in chunk)
+        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for r, (row, _) in enumerate(chunk):
+            ids[r, : len(row)], mask[r, : len(row)] = torch.tensor(row), 1
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+        probs = torch.sigmoid(logits[..., 0].float()).cpu()
+        return [[float(probs[r, p]) for p in positions] for r, (_, positions) in enumerate(chunk)]
 
     def __call__(self, problems: list[Problem], samples: list[Sample]) -> list[float]:
         if len(problems) != len(samples):

@@ -23,16 +23,19 @@ from .prm import VerifierTrainConfig, train_prm
 VERSION = "v1"
 
 
-def outcome_records(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score]) -> list[dict]:
+def outcome_records(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score],
+                    dedupe: bool = True) -> list[dict]:
     """Stepwise records for an outcome verifier: the whole solution as one step, labelled correct or not.
 
     Unparsed and truncated samples count as not correct (a verifier should rank them low); empty texts
-    are left out.
+    are left out, and with `dedupe` repeated (problem, text) pairs are kept once.
     """
     by_id = {p.id: p for p in problems}
-    out = []
+    out, seen = [], set()
     for sample, score in zip(samples, scores):
-        if sample.text.strip():
+        key = (sample.problem_id, sample.text.strip())
+        if key[1] and not (dedupe and key in seen):
+            seen.add(key)
             out.append({"prompt": question_of(by_id[sample.problem_id]), "completions": [sample.text.strip()],
                         "labels": [score.verdict == "correct"], "sample_id": sample.id})
     return out
