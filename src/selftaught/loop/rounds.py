@@ -34,6 +34,7 @@ from .rundir import RunDir
 from .stages import evaluate, prefixed, probe, sample_and_score, training_data
 from .state import ModelState
 from .tracking import Tracker, check_tracker
+from .verifier import prune_verifiers, verifier_stage
 
 
 @dataclass
@@ -95,6 +96,7 @@ class Loop:
             samples, scores, metrics["time/sample"] = sample_and_score(ctx, index, problems, settings)
             metrics.update(prefixed("rollout", round_metrics(problems, samples, scores, ks=ctx.ks)))
             metrics.update(prefixed("exploit", scorer_aurocs(samples, scores)))
+            metrics.update(verifier_stage(ctx, index, problems, samples, scores))  # learned verifiers (verifier.kinds)
             records, selection = training_data(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("select", selection))
             metrics["rollout/balance"] = metrics.pop("select/balance", None)
@@ -113,6 +115,7 @@ class Loop:
         self.run.write_metrics(index, metrics)
         if cfg.loop.keep_checkpoints == "last" and index > 0:
             self.run.prune_checkpoints(keep=index)
+            prune_verifiers(ctx)
         return metrics
 
 
