@@ -136,3 +136,22 @@ def test_collate_pads_right_and_keeps_labels_aligned():
     batch = collate([([5, 6, 7], [IGNORE, IGNORE, 1.0]), ([5], [0.0])], pad_id=0)
     assert batch["input_ids"].tolist() == [[5, 6, 7], [5, 0, 0]]
     assert batch["labels"][1].tolist() == [0.0, IGNORE, IGNORE]
+
+
+def test_vstar_dpo_verifier_prefers_the_kind_of_solution_it_was_trained_to_prefer(tiny_path, tmp_path):
+    from selftaught.core.config import TrainConfig
+    from selftaught.scoring.vstar import DPOVerifier
+    from selftaught.train.vstar import solution_pairs, train_dpo_verifier
+
+    problems = [Problem(f"p{i}", f"q{i}", "2") for i in range(6)]
+    samples = [Sample(p.id, text, 2, index=j) for p in problems for j, text in enumerate(["22", "99"])]
+    scores = [Score(s.id, s.text, "correct" if s.text == "22" else "incorrect", 0.0) for s in samples]
+    pairs = solution_pairs(problems, samples, scores)
+    assert len(pairs) == 6 and pairs[0]["prompt"] == [{"role": "user", "content": "q0"}]
+    cfg = TrainConfig(epochs=3, batch_size=6, learning_rate=1e-2)
+    train_dpo_verifier(tiny_path, pairs, tmp_path / "dpo", cfg)
+    verifier = DPOVerifier(tmp_path / "dpo")
+    good, bad = verifier([problems[0]] * 2, samples[:2])
+    assert good > 0.5 > bad
+    with pytest.raises(ConfigError, match="verifier_dpo"):
+        LearnedVerifier(tmp_path / "dpo")

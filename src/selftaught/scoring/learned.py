@@ -32,7 +32,7 @@ from .judge import question_of
 from .spec import SCORERS, Scorer
 
 VERIFIER_FILE = "verifier.json"
-KINDS = ("outcome", "prm")
+KINDS = ("outcome", "prm", "dpo")  # dpo: V-STaR's DPO-trained verifier (scoring/vstar.py)
 AGGREGATIONS = ("min", "prod", "last")
 
 
@@ -94,7 +94,7 @@ def read_verifier(path: str | Path, kind: str | None = None) -> dict[str, Any]:
     """The `verifier.json` of a verifier folder, checked (ConfigError, before any model loads)."""
     folder = Path(path)
     meta_file = folder / VERIFIER_FILE
-    want = {"prm": "a process reward model", "outcome": "an outcome verifier"}.get(kind or "", "a learned verifier")
+    want = {"prm": "a process reward model", "outcome": "an outcome verifier", "dpo": "a DPO-trained verifier"}.get(kind or "", "a learned verifier")
     if not meta_file.is_file():
         raise ConfigError(f"{folder} is not {want}: it has no {VERIFIER_FILE}. Give the folder a verifier was saved to "
                           f"(a run's rounds/NNN/verifier or rounds/NNN/prm, or train_verifier's save_dir).")
@@ -118,6 +118,8 @@ class LearnedVerifier:
                  device: str = "cpu", batch_size: int = 16, max_length: int = 512, model=None, tokenizer=None):
         check_aggregation(aggregation)
         self.meta = read_verifier(path, kind)
+        if self.meta["kind"] == "dpo":
+            raise ConfigError(f"{path} holds a DPO-trained (V-STaR) verifier: score with `verifier_dpo`, not a head.")
         self.kind, self.separator = self.meta["kind"], self.meta.get("separator", DEFAULT_SEPARATOR)
         self.aggregation, self.batch_size, self.max_length, self.device = aggregation, batch_size, max_length, device
         if model is None:

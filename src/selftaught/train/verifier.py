@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from ..core.errors import ConfigError, DataError
 from ..core.records import Problem, Sample, Score
 from ..scoring.judge import question_of
-from ..scoring.learned import KINDS, VERIFIER_FILE, read_verifier
+from ..scoring.learned import VERIFIER_FILE, read_verifier
 from .common import TrainResult, save_model
 from .prm import VerifierTrainConfig, train_prm
 
@@ -64,8 +64,9 @@ def train_verifier(base_path: str, records: list[dict[str, Any]], kind: str, sav
                    cfg: VerifierTrainConfig | None = None, separator: str = "\n", seed: int = 0,
                    device: str = "cpu") -> TrainResult:
     """Train a verifier of `kind` (`outcome` or `prm`) on stepwise `records` and save it to `save_dir`."""
-    if kind not in KINDS:
-        raise ConfigError(f"verifier kind `{kind}`: use one of {', '.join(KINDS)}.")
+    if kind not in ("outcome", "prm"):
+        raise ConfigError(f"verifier kind `{kind}`: train_verifier trains `outcome` or `prm` heads "
+                          "(a DPO verifier: train.vstar.train_dpo_verifier).")
     if not records:
         raise DataError(f"no records to train the {kind} verifier on.")
     cfg = cfg or VerifierTrainConfig()
