@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from selftaught.core.io import write_json  # noqa: E402
+from selftaught.core.io import read_jsonl, write_json, write_jsonl  # noqa: E402
+from selftaught.core.records import Sample, from_dict  # noqa: E402
 from selftaught.inference import Context, build_strategy  # noqa: E402
 from selftaught.inference.runner import evaluate_strategy  # noqa: E402
 from selftaught.metrics.calibration import brier_score, expected_calibration_error  # noqa: E402
@@ -53,6 +54,7 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=3e-5)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dedupe", action="store_true", help="train on distinct (problem, text) pairs only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backend", default="fast")
     ap.add_argument("--out", type=Path, default=Path(".bench/verifier"))
@@ -65,13 +67,18 @@ def train_pool(task, generator, args, out: Path) -> dict:
     if is_trained(folder):
         return json.loads((folder / "verifier.json").read_text())["metrics"]
     problems = task.problems("train", args.train_problems, args.seed)
-    ctx = Context(task, generator, seed=args.seed + 1)
-    groups = ctx.pool(0.7, 1.0, args.max_new_tokens).take(problems, args.k)
-    samples = [s for g in groups for s in g]
+    cache = out / "train_samples.jsonl"
+    if cache.exists():  # an earlier run's pool (same settings): sampling is deterministic, this only saves time
+        samples = [from_dict(Sample, d) for d in read_jsonl(cache)]
+    else:
+        ctx = Context(task, generator, seed=args.seed + 1)
+        samples = [s for g in ctx.pool(0.7, 1.0, args.max_new_tokens).take(problems, args.k) for s in g]
+        write_jsonl(cache, samples)
     by_id = {p.id: p for p in problems}
     scores = [task.score(by_id[s.problem_id], s.text) for s in samples]
-    records = outcome_records(problems, samples, scores)
-    print(f"train pool: {len(samples)} samples, {len(records)} distinct, {sum(r['labels'][0] for r in records)} correct", flush=True)
+    records = outcome_records(problems, samples, scores, dedupe=args.dedupe)
+    print(f"train pool: {len(samples)} samples ({sum(s.correct for s in scores)} correct), {len(records)} records "
+          f"({sum(r['labels'][0] for r in records)} correct)", flush=True)
     cfg = VerifierTrainConfig(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
     result = train_verifier("default", records, "outcome", folder, cfg, seed=args.seed)
     return result.metrics()
