@@ -155,3 +155,23 @@ def test_vstar_dpo_verifier_prefers_the_kind_of_solution_it_was_trained_to_prefe
     assert good > 0.5 > bad
     with pytest.raises(ConfigError, match="verifier_dpo"):
         LearnedVerifier(tmp_path / "dpo")
+
+
+def test_best_of_n_and_weighted_vote_pick_by_the_prm(trained_prm):
+    from _inference_fakes import ExactTask, ScriptedGenerator
+
+    from selftaught.inference import Context, build_strategy
+    from selftaught.inference.base import STRATEGIES
+
+    folder, _ = trained_prm
+    texts = ["yy\nxx\nyy", "yy\nyy\nyy", "yy\nxx\nyy"]
+    task = ExactTask({"p": "1"})
+    ctx = Context(task, ScriptedGenerator(lambda prompt, pid, j, params: texts[j]), scorer_options={"prm_path": str(folder)})
+    problems = task.problems("eval", 1, 0)
+    for strategy in ("best_of_n", "weighted_vote"):
+        cfg = build_strategy(strategy, {"n": 3, "scorer": "prm_min"})
+        result = STRATEGIES.get(strategy)[1](cfg, ctx, problems)[0]
+        if strategy == "best_of_n":
+            assert result.extra["chosen"] == 1 and result.confidence == result.trace[1]["score"]  # bounded: the value
+        else:  # the scorer runs inside the vote (answers are all absent here: one group)
+            assert result.extra["scorer"] == "prm_min"
