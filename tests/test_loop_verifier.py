@@ -63,3 +63,14 @@ def test_verifier_scores_without_the_verifier_are_config_errors(tiny_path):
         loop_config(tiny_path, "select.rule=prm_filter")
     with pytest.raises(ConfigError, match="verifier.kinds"):
         load_config(None, ["verifier.kinds=[orm]"])
+
+
+def test_pool_verifier_is_trained_once_and_selects_without_reading_verdicts(tiny_path, tmp_path):
+    cfg = loop_config(tiny_path, "verifier.kinds=[outcome]", "verifier.data=pool", "verifier.pool_size=4",
+                      "select.rule=threshold", "select.score=verifier", "select.threshold=0.0", *FAST)
+    metrics = run_loop(cfg, str(tmp_path / "run"))
+    rounds = tmp_path / "run" / "rounds"
+    assert (rounds / "001" / "verifier_pool_samples.jsonl").exists()
+    assert [m["verifier/outcome_round"] for m in metrics[1:]] == [1, 1]
+    assert metrics[2]["verifier/outcome_in_sample"] is False
+    assert (rounds / "001" / "verifier" / "verifier.json").exists() and not (rounds / "002" / "verifier").exists()
