@@ -175,3 +175,14 @@ def test_best_of_n_and_weighted_vote_pick_by_the_prm(trained_prm):
             assert result.extra["chosen"] == 1 and result.confidence == result.trace[1]["score"]  # bounded: the value
         else:  # the scorer runs inside the vote (answers are all absent here: one group)
             assert result.extra["scorer"] == "prm_min"
+
+
+def test_eval_set_keys_name_verifier_folders_checked_before_a_model_loads(trained_prm, tmp_path):
+    from selftaught.inference.runner import scorer_overrides
+
+    folder, _ = trained_prm
+    assert scorer_overrides([f"prm_path={folder}", "n=4"]) == ({"prm_path": str(folder)}, ["n=4"])
+    with pytest.raises(ConfigError, match="not an outcome verifier"):
+        scorer_overrides([f"verifier_path={tmp_path}"])
+    with pytest.raises(ConfigError, match="holds 'prm' verifier"):
+        scorer_overrides([f"verifier_path={folder}"])
