@@ -186,3 +186,16 @@ def test_eval_set_keys_name_verifier_folders_checked_before_a_model_loads(traine
         scorer_overrides([f"verifier_path={tmp_path}"])
     with pytest.raises(ConfigError, match="holds 'prm' verifier"):
         scorer_overrides([f"verifier_path={folder}"])
+
+
+def test_records_whose_prompt_fills_max_length_are_a_clear_error(tiny_model_and_tokenizer):
+    from transformers import LlamaForTokenClassification
+
+    from selftaught.train.prm import train_prm
+
+    model, tok = tiny_model_and_tokenizer
+    model.config.num_labels = 1
+    head = LlamaForTokenClassification(model.config)
+    with pytest.raises(DataError, match="max_length 8"):
+        train_prm(head, tok, [{"prompt": "a long question", "completions": ["a"], "labels": [1]}],
+                  VerifierTrainConfig(max_length=8), "\n")

@@ -106,7 +106,10 @@ def train_prm(model, tokenizer, records: list[dict[str, Any]], cfg: VerifierTrai
         raise DataError("train_prm needs at least one stepwise record.")
     torch.manual_seed(seed)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    rows = [encode_record(tokenizer, r, separator, cfg.max_length) for r in records]
+    encoded = [encode_record(tokenizer, r, separator, cfg.max_length) for r in records]
+    rows = [(ids, labels) for ids, labels in encoded if any(x != IGNORE for x in labels)]
+    if not rows:  # every prompt alone fills max_length
+        raise DataError(f"no step of the {len(records)} records fits in max_length {cfg.max_length} tokens; raise it.")
     model.to(device).train()
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate)
     result, start = TrainResult(), time.time()
