@@ -16,6 +16,7 @@ folders, verifier/ (the trained model; not committed), summary.json and results.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import platform
 import subprocess
@@ -61,7 +62,19 @@ def parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def train_pool(task, generator, args, out: Path) -> dict:
+class Lazy:
+    """The generator, built on first use (training the verifier first needs no sampler in memory)."""
+
+    def __init__(self, backend: str):
+        self.backend, self.generator = backend, None
+
+    def get(self):
+        if self.generator is None:
+            self.generator, self.backend = make_generator(self.backend, 64)
+        return self.generator
+
+
+def train_pool(task, generator: Lazy, args, out: Path) -> dict:
     """Sample k attempts per training problem, score them, train the outcome verifier (skipped if saved)."""
     folder = out / "verifier"
     if is_trained(folder):
@@ -71,9 +84,11 @@ def train_pool(task, generator, args, out: Path) -> dict:
     if cache.exists():  # an earlier run's pool (same settings): sampling is deterministic, this only saves time
         samples = [from_dict(Sample, d) for d in read_jsonl(cache)]
     else:
-        ctx = Context(task, generator, seed=args.seed + 1)
+        ctx = Context(task, generator.get(), seed=args.seed + 1)
         samples = [s for g in ctx.pool(0.7, 1.0, args.max_new_tokens).take(problems, args.k) for s in g]
         write_jsonl(cache, samples)
+        generator.generator = None  # free the sampler's memory while the verifier trains
+        gc.collect()
     by_id = {p.id: p for p in problems}
     scores = [task.score(by_id[s.problem_id], s.text) for s in samples]
     records = outcome_records(problems, samples, scores, dedupe=args.dedupe)
@@ -107,9 +122,10 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     task = ReasoningGymTask("basic_arithmetic", OPTIONS, few_shot=2)
-    generator, backend = make_generator(args.backend, 64)
     start = time.time()
-    train_metrics = train_pool(task, generator, args, args.out)
+    lazy = Lazy(args.backend)  # the sampler's model is loaded only when something is sampled
+    train_metrics = train_pool(task, lazy, args, args.out)
+    generator, backend = lazy.get(), lazy.backend
     print(f"verifier trained: {train_metrics}  ({time.time() - start:.0f}s)", flush=True)
     problems = task.problems("eval", args.eval_problems, args.seed)
     ctx = Context(task, generator, seed=args.seed, scorer_options={"verifier_path": str(args.out / "verifier")})

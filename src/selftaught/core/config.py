@@ -272,6 +272,8 @@ class VerifierConfig(_Section):
     learning_rate: float = Field(3e-5, gt=0.0, description="Verifier learning rate (AdamW, constant).")
     batch_size: int = Field(8, ge=1, description="Verifier training batch size.")
     max_length: int = Field(512, ge=8, description="Longest verifier input in tokens (later steps are dropped).")
+    freeze_embeddings: bool = Field(True, description="Keep the input embeddings fixed while the verifier trains "
+                                    "(less memory and optimizer state; the head and the blocks train).")
 
 
 class ServerConfig(_Section):

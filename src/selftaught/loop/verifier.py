@@ -78,7 +78,8 @@ def train_kind(ctx: RoundContext, index: int, kind: str, k: int, problems: list[
             records = outcome_records(problems, samples, scores)
         if not records:
             return {f"verifier/{kind}_records": 0}
-        cfg = VerifierTrainConfig(vc.epochs, vc.learning_rate, vc.batch_size, vc.max_length)
+        cfg = VerifierTrainConfig(vc.epochs, vc.learning_rate, vc.batch_size, vc.max_length,
+                                  freeze_embeddings=vc.freeze_embeddings)
         ctx.console.print(f"verifier: training the {kind} verifier on {len(records)} records")
         train_verifier(vc.model or ctx.state.base_path, records, kind, folder, cfg, separator=step_separator(ctx.task),
                        seed=ctx.seed("verifier", index, k), device=ctx.state.device)

@@ -41,6 +41,7 @@ class VerifierTrainConfig:
     batch_size: int = 8
     max_length: int = 512
     grad_clip: float = 1.0
+    freeze_embeddings: bool = True  # the input embeddings (a fifth of a 135M model) stay fixed: less memory
 
 
 def check_record(record: dict[str, Any], where: str = "record") -> None:
@@ -111,7 +112,9 @@ def train_prm(model, tokenizer, records: list[dict[str, Any]], cfg: VerifierTrai
     if not rows:  # every prompt alone fills max_length
         raise DataError(f"no step of the {len(records)} records fits in max_length {cfg.max_length} tokens; raise it.")
     model.to(device).train()
-    optim = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate)
+    if cfg.freeze_embeddings:
+        model.get_input_embeddings().requires_grad_(False)
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate)
     result, start = TrainResult(), time.time()
     for batch in batches(rows, cfg.batch_size, cfg.epochs, seed):
         inputs = {k: v.to(device) for k, v in collate(batch, pad).items()}
