@@ -430,6 +430,30 @@ class ScratchConfig(_Section):
         return self
 
 
+class VerifierConfig(_Section):
+    kinds: list[Literal["outcome", "prm"]] = Field(
+        default_factory=list, description="Learned verifiers trained each round (empty: none, the default): `outcome` "
+        "(a one-logit head on a causal LM, trained on the round's scored attempts, correct vs not; saved to "
+        "rounds/NNN/verifier/) and `prm` (a process reward model trained on the round's step_labels.jsonl when "
+        "present; rounds/NNN/prm/). Each round's samples get `stats` `verifier`, `prm` and `prm_min` from the newest "
+        "verifier trained before them (select.rule threshold with select.score verifier, or rule prm_filter).")
+    data: Literal["round", "pool"] = Field(
+        "round", description="What the outcome verifier learns from: `round` (each round's own attempts; round r "
+        "scores with round r-1's verifier, round 1 with its own), `pool` (once, in round 1, on `pool_size` labelled "
+        "training problems x sampling.n attempts of the base model; reused every round, so selection with it "
+        "needs no answer of the round's problems).")
+    pool_size: int = Field(64, ge=1, description="data pool: labelled problems sampled for the verifier's training pool.")
+    model: str | None = Field(None, description="The causal LM the verifier heads sit on (None: the run's `model`).")
+    aggregation: Literal["min", "prod", "last"] = Field(
+        "min", description="A PRM's solution score from its step scores (stats `prm`): weakest step, product, last.")
+    epochs: float = Field(1.0, gt=0.0, description="Passes over the verifier's training records.")
+    learning_rate: float = Field(3e-5, gt=0.0, description="Verifier learning rate (AdamW, constant).")
+    batch_size: int = Field(8, ge=1, description="Verifier training batch size.")
+    max_length: int = Field(512, ge=8, description="Longest verifier input in tokens (later steps are dropped).")
+    freeze_embeddings: bool = Field(True, description="Keep the input embeddings fixed while the verifier trains "
+                                    "(less memory and optimizer state; the head and the blocks train).")
+
+
 class ServerConfig(_Section):
     base_urls: list[str] = Field(["http://127.0.0.1:8000/v1"], min_length=1, description="backend openai: base URLs "
                                  "of OpenAI-compatible servers (vLLM, SGLang, llama.cpp), usually ending in /v1; "
@@ -503,6 +527,8 @@ class Config(_Section):
                                        "model's failures (failure memory, synthesis).")
     scratch: ScratchConfig = Field(default_factory=ScratchConfig, description="A model built from a config and "
                                    "trained from scratch by `selftaught scratch` (written to the recipe's `model` folder).")
+    verifier: VerifierConfig = Field(default_factory=VerifierConfig, description="Learned verifiers and PRMs trained "
+                                     "in the loop (off unless verifier.kinds is set).")
 
     @field_validator("backend")
     @classmethod
@@ -557,7 +583,13 @@ def cross_key_problems(cfg: Config) -> list[str]:
 def _score_problem(cfg: Config) -> list[str]:
     """select.score names a per-sample score the built-in backends write; a user's own backend or rule
     (`module:object`) may bring its own keys, so it is not checked then."""
-    score = cfg.select.score
+    score, kinds = cfg.select.score, cfg.verifier.kinds
+    needs = {"verifier": "outcome", "prm": "prm", "prm_min": "prm"}
+    if cfg.select.rule == "prm_filter" and "prm" not in kinds:
+        return ["select.rule prm_filter keeps correct samples by their PRM step scores: add `prm` to verifier.kinds."]
+    if score in needs:
+        return [] if needs[score] in kinds else [
+            f"select.score `{score}` is a learned verifier's score: add `{needs[score]}` to verifier.kinds."]
     if score in SAMPLE_SCORES or ":" in cfg.backend or ":" in cfg.select.rule:
         return []
     close = difflib.get_close_matches(score, SAMPLE_SCORES, n=1)

@@ -120,6 +120,7 @@ class Context:
     seed: int = 0
     pools: dict[tuple, SamplePool] = field(default_factory=dict)
     scorers: dict[str, RewardFn] = field(default_factory=dict)
+    scorer_options: dict[str, Any] = field(default_factory=dict)  # e.g. verifier_path / prm_path (learned scorers)
 
     def pool(self, temperature: float = 0.0, top_p: float = 1.0, max_new_tokens: int = 256) -> SamplePool:
         """The shared pool for one sampling setting (greedy: temperature 0)."""
@@ -132,7 +133,8 @@ class Context:
         """The scorer `name`, built once per context (so a judge's cache is shared)."""
         key = f"{name}:{equivalence}" if name == "self_certainty_borda" else name
         if key not in self.scorers:
-            self.scorers[key] = make_scorer(name, task=self.task, generator=self.generator, equivalence=equivalence)
+            self.scorers[key] = make_scorer(name, task=self.task, generator=self.generator, equivalence=equivalence,
+                                            **self.scorer_options)
         return self.scorers[key]
 
 

@@ -114,6 +114,26 @@ def split_overrides(strategies: Sequence[str], overrides: Sequence[str]) -> dict
     return options
 
 
+# `--set` keys that go to the scorers, not the strategies: the folders of learned verifiers (scoring/learned.py)
+SCORER_OPTIONS = {"verifier_path": "outcome", "prm_path": "prm", "verifier_dpo_path": "dpo"}
+
+
+def scorer_overrides(overrides: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """({verifier_path / prm_path / verifier_dpo_path: folder}, the other overrides); each folder is
+    checked to hold a verifier of its kind here, before any model loads."""
+    from ..scoring.learned import read_verifier
+
+    options, rest = {}, []
+    for text in overrides:
+        key, _, value = text.partition("=")
+        if key.strip() in SCORER_OPTIONS:
+            read_verifier(value.strip(), SCORER_OPTIONS[key.strip()])
+            options[key.strip()] = value.strip()
+        else:
+            rest.append(text)
+    return options, rest
+
+
 def eval_generator(cfg: Config) -> Generator:
     """The generator `cfg.backend` names over `cfg.model`, as the loop builds it for round 0: `openai` loads
     only the tokenizer (the servers hold the weights; server.reload_command, if set, points them at the
@@ -159,6 +179,7 @@ def eval_main(task_cfg: TaskConfig | dict[str, Any], model: str, strategy: str |
         [strategy] if isinstance(strategy, str) else list(strategy))
     for name in names:
         check_strategy(name)
+    scorer_options, overrides = scorer_overrides(overrides)
     options = split_overrides(names, list(overrides))
     configs = {name: build_strategy(name, options[name]) for name in names}
     task_cfg = task_cfg if isinstance(task_cfg, TaskConfig) else TaskConfig.model_validate(task_cfg)
@@ -168,7 +189,7 @@ def eval_main(task_cfg: TaskConfig | dict[str, Any], model: str, strategy: str |
         config = config or Config(model=model, device=device, dtype=dtype, task=task_cfg,
                                   sampling={"batch_size": batch_size})
         generator = eval_generator(config)
-    ctx = Context(task, generator, seed=seed)
+    ctx = Context(task, generator, seed=seed, scorer_options=scorer_options)
     all_metrics = [{**evaluate_strategy(task, generator, problems, cfg, out_dir, ctx=ctx),
                     "generation": generator_source(generator)} for cfg in configs.values()]
     write_comparison(all_metrics, out_dir, f"{task.name}, {len(problems)} problems, {model}")

@@ -37,6 +37,7 @@ from .stages import curriculum_step, evaluate, prefixed, probe, sample_and_score
 from .synthesis import check_synthesis, synthesis_stage
 from .state import ModelState
 from .tracking import Tracker, check_tracker
+from .verifier import prune_verifiers, verifier_stage
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Loop:
             metrics.update(curriculum_step(ctx, index, problems, samples, scores))  # the round's own problems
             problems, samples, scores, synth = synthesis_stage(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("synth", synth))
+            metrics.update(verifier_stage(ctx, index, problems, samples, scores))  # learned verifiers (verifier.kinds)
             records, selection = training_data(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("select", selection))
             metrics["rollout/balance"] = metrics.pop("select/balance", None)
@@ -120,6 +122,7 @@ class Loop:
         self.run.write_metrics(index, metrics)
         if cfg.loop.keep_checkpoints == "last" and index > 0:
             self.run.prune_checkpoints(keep=index)
+            prune_verifiers(ctx)
         return metrics
 
 

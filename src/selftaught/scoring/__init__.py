@@ -8,6 +8,8 @@ signature; GRPO reaches them through `train.rewards.trl_reward`, an adapter to T
 | `self_certainty`       | `make_self_certainty()`      | backend per-token stats  | [0, inf) |
 | `self_certainty_borda` | `make_self_certainty_borda()`| backend per-token stats  | [0, inf) |
 | `judge`                | `make_judge(generator)`      | a model with logits      | [0, 1]   |
+| `verifier`             | `LearnedVerifier(path)`      | option `verifier_path`   | [0, 1]   |
+| `prm`, `prm_{min,prod,last}` | `LearnedVerifier(path, agg)` | option `prm_path`  | [0, 1]   |
 
 Each registers itself in `SCORERS` at the bottom of its module (with whether its values are bounded in
 [0, 1]); `make_scorer(name, task=..., generator=...)` builds one by registered name or `module:object`.
@@ -30,9 +32,12 @@ BORDA_P = 0.5  # Borda weight exponent: rank r of N weighs (N - r + 1) ** BORDA_
 
 
 def make_scorer(name: str, task: Any = None, generator: Any = None, equivalence: Equivalence = "auto",
-                borda_p: float = BORDA_P) -> RewardFn:
-    """The scorer registered as `name` (see the table above), or the `module:object` it names."""
-    return scorer_spec(name).make(task=task, generator=generator, equivalence=equivalence, borda_p=borda_p)
+                borda_p: float = BORDA_P, **options: Any) -> RewardFn:
+    """The scorer registered as `name` (see the table above), or the `module:object` it names.
+
+    `options` reach the scorers that name them (`verifier_path`, `prm_path`: learned verifiers)."""
+    return scorer_spec(name).make(task=task, generator=generator, equivalence=equivalence, borda_p=borda_p,
+                                  **options)
 
 
 __all__ = [

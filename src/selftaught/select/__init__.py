@@ -52,7 +52,7 @@ def get_selector(rule: str, **opts: Any) -> Selector:
     >>> get_selector("corect")
     Traceback (most recent call last):
     ...
-    selftaught.core.errors.ConfigError: unknown selection rule `corect` (did you mean `correct`?); known: correct, majority, threshold.
+    selftaught.core.errors.ConfigError: unknown selection rule `corect` (did you mean `correct`?); known: correct, majority, prm_filter, threshold.
     """
     factory = rule_factory(rule)
     params = inspect.signature(factory).parameters
