@@ -17,7 +17,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..core.protocols import Generator, RewardFn, Task
+from ..core.protocols import Generator, RewardFn, StepScorer, Task
 from ..core.records import Problem, Sample, SamplingParams
 from ..core.registry import Registry
 from ..scoring import SCORERS, Equivalence, make_scorer
@@ -120,6 +120,7 @@ class Context:
     seed: int = 0
     pools: dict[tuple, SamplePool] = field(default_factory=dict)
     scorers: dict[str, RewardFn] = field(default_factory=dict)
+    step_scorers: dict[str, StepScorer] = field(default_factory=dict)
 
     def pool(self, temperature: float = 0.0, top_p: float = 1.0, max_new_tokens: int = 256) -> SamplePool:
         """The shared pool for one sampling setting (greedy: temperature 0)."""
@@ -134,6 +135,14 @@ class Context:
         if key not in self.scorers:
             self.scorers[key] = make_scorer(name, task=self.task, generator=self.generator, equivalence=equivalence)
         return self.scorers[key]
+
+    def step_scorer(self, name: str) -> StepScorer:
+        """The step scorer (process reward model) `name`, built once per context."""
+        if name not in self.step_scorers:
+            from ..scoring.step_scorers import make_step_scorer
+
+            self.step_scorers[name] = make_step_scorer(name, task=self.task, generator=self.generator)
+        return self.step_scorers[name]
 
 
 RunFn = Callable[[Any, Context, list[Problem]], list[StrategyResult]]

@@ -1,0 +1,162 @@
+"""Step scorers (process reward models' view of a solution) by name, their aggregation, and a label-free one.
+
+A step scorer implements `core.protocols.StepScorer`: `step_scores(problems, steps) -> list[list[float]]`,
+one score in [0, 1] per step. Search strategies (`prm_best_of_n`, `prm_vote`, `beam_search`, `dvts`)
+name one in their `prm` option:
+
+| name           | what it is                                                                   |
+|----------------|------------------------------------------------------------------------------|
+| `step_logprob` | the policy model's own geometric-mean token probability of each step, given  |
+|                | the prompt and the steps before it (label-free, untrained: a baseline)       |
+| `module:obj`   | a StepScorer instance, or a factory `obj(task=..., generator=...)` returning one |
+
+A learned process reward model registers itself here under its own name (a factory in `STEP_SCORERS`).
+`aggregate(scores, how)` turns one solution's step scores into one value: `min` (the weakest step),
+`prod` (all steps right) or `last` (the final step's score), as in huggingface/search-and-learn.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, Callable, Literal, Sequence
+
+import torch
+
+from ..core.errors import ConfigError
+from ..core.protocols import StepScorer
+from ..core.records import Problem
+from ..core.registry import Registry
+from ..tasks.steps import DEFAULT_SEPARATOR, join_steps
+
+Aggregate = Literal["min", "prod", "last"]
+STEP_SCORERS: Registry[Callable[..., StepScorer]] = Registry("step scorer", package="selftaught.scoring")
+
+
+def aggregate(scores: Sequence[float], how: Aggregate = "last") -> float:
+    """One value for a solution from its step scores (0.0 for a solution of no steps).
+
+    >>> aggregate([0.9, 0.5, 0.8], "min"), round(aggregate([0.9, 0.5, 0.8], "prod"), 2), aggregate([0.9, 0.5], "last")
+    (0.5, 0.36, 0.5)
+    """
+    if not scores:
+        return 0.0
+    if how == "min":
+        return float(min(scores))
+    if how == "prod":
+        return float(math.prod(scores))
+    if how == "last":
+        return float(scores[-1])
+    raise ValueError(f"aggregate must be min, prod or last, got {how!r}")
+
+
+def check_step_scorer(name: str | None) -> str | None:
+    """None when `name` is a registered step scorer or an importable `module:object`; else the message."""
+    if not name:
+        return ("no step scorer given: set `prm` to a registered step scorer (" + ", ".join(STEP_SCORERS.names())
+                + ") or a `module:object` StepScorer.")
+    return STEP_SCORERS.check(name)
+
+
+def make_step_scorer(name: str, task: Any = None, generator: Any = None) -> StepScorer:
+    """The step scorer `name` names, built for this task and generator (see the module docstring)."""
+    obj = STEP_SCORERS.get(name)
+    if not hasattr(obj, "step_scores"):
+        if not callable(obj):
+            raise ConfigError(f"step scorer `{name}`: {obj!r} has no step_scores method and is not a factory.")
+        params = inspect.signature(obj).parameters
+        context = {"task": task, "generator": generator}
+        obj = obj(**{k: v for k, v in context.items() if k in params})
+    if not hasattr(obj, "step_scores"):
+        raise ConfigError(f"step scorer `{name}` built {type(obj).__name__}, which has no step_scores(problems, steps).")
+    return obj
+
+
+class ModelStepScorer:
+    """Each step's geometric-mean token probability under a causal LM, given the prompt and earlier steps.
+
+    The prompt is encoded as the generator encodes it (its chat template or plain format), run once per
+    problem per call, and its KV cache repeated over that problem's solutions, which are then run
+    together. A token belongs to the step its characters overlap first; separator-only tokens belong
+    to none. `tokens_read` counts every token the model read (prompts once per problem and call).
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, encode: Callable[[list], list[list[int]]],
+                 separator: str = DEFAULT_SEPARATOR, batch_size: int = 16) -> None:
+        self.model, self.tokenizer, self.encode = model, tokenizer, encode
+        self.separator, self.batch_size = separator, batch_size
+        self.tokens_read = 0
+
+    def step_scores(self, problems: list[Problem], steps: list[list[str]]) -> list[list[float]]:
+        out: list[list[float] | None] = [None] * len(problems)
+        by_problem: dict[str, list[int]] = {}
+        for i, p in enumerate(problems):
+            by_problem.setdefault(p.id, []).append(i)
+        for rows in by_problem.values():
+            for start in range(0, len(rows), self.batch_size):
+                chunk = rows[start:start + self.batch_size]
+                for i, s in zip(chunk, self._score(problems[chunk[0]], [steps[i] for i in chunk])):
+                    out[i] = s
+        return out  # type: ignore[return-value]
+
+    def _pieces(self, steps: list[str]) -> tuple[list[int], list[int]]:
+        """Token ids of the joined solution and, per token, the index of its step (-1: separator only)."""
+        text = join_steps(steps, self.separator)
+        spans, at = [], 0
+        for s in steps:
+            at = text.index(s, at)
+            spans.append((at, at + len(s)))
+            at += len(s)
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        owner = [next((k for k, (a, b) in enumerate(spans) if lo < b and hi > a), -1)
+                 for lo, hi in enc["offset_mapping"]]
+        return list(enc["input_ids"]), owner
+
+    @torch.inference_mode()
+    def _score(self, problem: Problem, solutions: list[list[str]]) -> list[list[float]]:
+        device = next(self.model.parameters()).device
+        prompt = torch.tensor([self.encode([problem.prompt])[0]], device=device)
+        first = self.model(input_ids=prompt, use_cache=True)
+        cache = getattr(first, "past_key_values", None) or getattr(first, "cache", None)
+        pieces = [self._pieces(s) if s else ([], []) for s in solutions]
+        width = max(1, max(len(ids) for ids, _ in pieces))
+        pad = self.tokenizer.pad_token_id or 0
+        ids = torch.full((len(pieces), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(pieces), prompt.shape[1] + width), dtype=torch.long)
+        mask[:, :prompt.shape[1]] = 1
+        for r, (row, _) in enumerate(pieces):
+            ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
+            mask[r, prompt.shape[1]:prompt.shape[1] + len(row)] = 1
+        cache.batch_repeat_interleave(len(pieces))
+        # transformers renamed the forward argument `past_key_values` to `cache` during 5.x
+        key = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device), **{key: cache}).logits
+        self.tokens_read += prompt.shape[1] + sum(len(row) for row, _ in pieces)
+        # the prompt's last logits predict each solution's first token; position t's predict token t + 1
+        logits = torch.cat([first.logits[:, -1:].expand(len(pieces), -1, -1), logits[:, :-1]], dim=1)
+        logp = torch.log_softmax(logits.float(), dim=-1).gather(2, ids.to(device)[..., None])[..., 0].cpu()
+        results = []
+        for r, (row, owner) in enumerate(pieces):
+            sums, counts = [0.0] * len(solutions[r]), [0] * len(solutions[r])
+            for t, k in enumerate(owner):
+                if k >= 0:
+                    sums[k] += float(logp[r, t])
+                    counts[k] += 1
+            results.append([math.exp(s / c) if c else 0.0 for s, c in zip(sums, counts)])
+        return results
+
+
+def make_step_logprob(task: Any = None, generator: Any = None) -> ModelStepScorer:
+    """The `step_logprob` step scorer over `generator`'s model (backends `hf` and `fast`)."""
+    from ..tasks.steps import step_separator
+
+    model, tokenizer = getattr(generator, "model", None), getattr(generator, "tokenizer", None)
+    encode = getattr(generator, "encode", None) or getattr(getattr(generator, "_hf", None), "encode", None)
+    if not isinstance(model, torch.nn.Module) or tokenizer is None or encode is None:
+        raise ConfigError("step scorer `step_logprob` reads the policy model's own log-probs: it needs backend "
+                          f"hf or fast (this generator is {type(generator).__name__}); or set `prm` to a "
+                          "trained process reward model.")
+    return ModelStepScorer(model, tokenizer, encode, step_separator(task))
+
+
+STEP_SCORERS.register("step_logprob", make_step_logprob)
