@@ -17,6 +17,7 @@ A learned process reward model registers itself here under its own name (a facto
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 from typing import Any, Callable, Literal, Sequence
@@ -75,29 +76,33 @@ def make_step_scorer(name: str, task: Any = None, generator: Any = None) -> Step
 class ModelStepScorer:
     """Each step's geometric-mean token probability under a causal LM, given the prompt and earlier steps.
 
-    The prompt is encoded as the generator encodes it (its chat template or plain format), run once per
-    problem per call, and its KV cache repeated over that problem's solutions, which are then run
-    together. A token belongs to the step its characters overlap first; separator-only tokens belong
-    to none. `tokens_read` counts every token the model read (prompts once per problem and call).
+    The prompt is encoded as the generator encodes it (its chat template or plain format) and run once
+    per problem (its KV cache kept for the last `keep_prompts` problems, so a search scoring the same
+    problem every step reads its prompt once; so build one per evaluation, not across training); the cache is repeated over that problem's solutions,
+    which are then run together. A token belongs to the step its characters overlap first;
+    separator-only tokens belong to none. `tokens_read` counts every token the model read.
     """
 
     def __init__(self, model: Any, tokenizer: Any, encode: Callable[[list], list[list[int]]],
-                 separator: str = DEFAULT_SEPARATOR, batch_size: int = 16) -> None:
+                 separator: str = DEFAULT_SEPARATOR, batch_size: int = 16, keep_prompts: int = 64) -> None:
         self.model, self.tokenizer, self.encode = model, tokenizer, encode
-        self.separator, self.batch_size = separator, batch_size
+        self.separator, self.batch_size, self.keep_prompts = separator, batch_size, keep_prompts
         self.tokens_read = 0
+        self._prompts: dict[str, tuple[Any, torch.Tensor, int]] = {}  # prompt -> (KV cache, last logits, length)
+        self._memo: dict[tuple[str, tuple[str, ...]], list[float]] = {}  # (prompt, steps) -> scores
 
     def step_scores(self, problems: list[Problem], steps: list[list[str]]) -> list[list[float]]:
-        out: list[list[float] | None] = [None] * len(problems)
-        by_problem: dict[str, list[int]] = {}
-        for i, p in enumerate(problems):
-            by_problem.setdefault(p.id, []).append(i)
-        for rows in by_problem.values():
+        keys = [(str(p.prompt), tuple(s)) for p, s in zip(problems, steps)]
+        by_prompt: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            if key not in self._memo and all(keys[j] != key for j in by_prompt.get(key[0], [])):
+                by_prompt.setdefault(key[0], []).append(i)
+        for rows in by_prompt.values():
             for start in range(0, len(rows), self.batch_size):
                 chunk = rows[start:start + self.batch_size]
                 for i, s in zip(chunk, self._score(problems[chunk[0]], [steps[i] for i in chunk])):
-                    out[i] = s
-        return out  # type: ignore[return-value]
+                    self._memo[keys[i]] = s
+        return [list(self._memo[key]) for key in keys]
 
     def _pieces(self, steps: list[str]) -> tuple[list[int], list[int]]:
         """Token ids of the joined solution and, per token, the index of its step (-1: separator only)."""
@@ -115,25 +120,23 @@ class ModelStepScorer:
     @torch.inference_mode()
     def _score(self, problem: Problem, solutions: list[list[str]]) -> list[list[float]]:
         device = next(self.model.parameters()).device
-        prompt = torch.tensor([self.encode([problem.prompt])[0]], device=device)
-        first = self.model(input_ids=prompt, use_cache=True)
-        cache = getattr(first, "past_key_values", None) or getattr(first, "cache", None)
+        cache, last, length = self._prompt(problem, device)
         pieces = [self._pieces(s) if s else ([], []) for s in solutions]
         width = max(1, max(len(ids) for ids, _ in pieces))
         pad = self.tokenizer.pad_token_id or 0
         ids = torch.full((len(pieces), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(pieces), prompt.shape[1] + width), dtype=torch.long)
-        mask[:, :prompt.shape[1]] = 1
+        mask = torch.zeros((len(pieces), length + width), dtype=torch.long)
+        mask[:, :length] = 1
         for r, (row, _) in enumerate(pieces):
             ids[r, :len(row)] = torch.tensor(row, dtype=torch.long)
-            mask[r, prompt.shape[1]:prompt.shape[1] + len(row)] = 1
+            mask[r, length:length + len(row)] = 1
         cache.batch_repeat_interleave(len(pieces))
         # transformers renamed the forward argument `past_key_values` to `cache` during 5.x
         key = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device), **{key: cache}).logits
-        self.tokens_read += prompt.shape[1] + sum(len(row) for row, _ in pieces)
+        self.tokens_read += sum(len(row) for row, _ in pieces)
         # the prompt's last logits predict each solution's first token; position t's predict token t + 1
-        logits = torch.cat([first.logits[:, -1:].expand(len(pieces), -1, -1), logits[:, :-1]], dim=1)
+        logits = torch.cat([last.expand(len(pieces), -1, -1), logits[:, :-1]], dim=1)
         logp = torch.log_softmax(logits.float(), dim=-1).gather(2, ids.to(device)[..., None])[..., 0].cpu()
         results = []
         for r, (row, owner) in enumerate(pieces):
@@ -144,6 +147,20 @@ class ModelStepScorer:
                     counts[k] += 1
             results.append([math.exp(s / c) if c else 0.0 for s, c in zip(sums, counts)])
         return results
+
+    def _prompt(self, problem: Problem, device: torch.device) -> tuple[Any, torch.Tensor, int]:
+        """A fresh copy of the prompt's KV cache (a forward pass appends to it), its last logits, its length."""
+        key = str(problem.prompt)
+        if key not in self._prompts:
+            prompt = torch.tensor([self.encode([problem.prompt])[0]], device=device)
+            out = self.model(input_ids=prompt, use_cache=True)
+            self.tokens_read += prompt.shape[1]
+            cache = getattr(out, "past_key_values", None) or getattr(out, "cache", None)
+            if len(self._prompts) >= self.keep_prompts:
+                del self._prompts[next(iter(self._prompts))]
+            self._prompts[key] = (cache, out.logits[:, -1:], prompt.shape[1])
+        cache, last, length = self._prompts[key]
+        return copy.deepcopy(cache), last, length
 
 
 def make_step_logprob(task: Any = None, generator: Any = None) -> ModelStepScorer:
