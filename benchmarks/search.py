@@ -98,6 +98,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-search")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "search_matched_tokens.png")
+    ap.add_argument("--resume", action="store_true", help="read back strategies whose metrics.json exists under --out")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     from selftaught.models import load_model
@@ -105,7 +106,7 @@ def main() -> None:
     from selftaught.tasks import ReasoningGymTask
 
     model, tok = load_model("default", device="cpu", dtype="float32")
-    generator = FastGenerator(model, tok, max_batch=256)
+    generator = FastGenerator(model, tok, max_batch=64)  # 64 cache slots: ~0.6 GB of KV for this model
     task = ReasoningGymTask("basic_arithmetic", OPTIONS, few_shot=2)
     problems = task.problems("eval", args.problems, args.seed)
     rows, start = [], time.time()
@@ -113,7 +114,11 @@ def main() -> None:
         ctx = Context(task, generator, seed=args.seed)
         for family, strategy, opts in plan(n, args.beam_width):
             cfg = build_strategy(strategy, {**opts, "max_new_tokens": args.max_new_tokens, "temperature": 0.7})
-            m = evaluate_strategy(task, generator, problems, cfg, args.out / f"n{n}", label=family, ctx=ctx)
+            done = args.out / f"n{n}" / family / "metrics.json"
+            if args.resume and done.exists():
+                m = json.loads(done.read_text())
+            else:
+                m = evaluate_strategy(task, generator, problems, cfg, args.out / f"n{n}", label=family, ctx=ctx)
             rows.append({**m, "family": family, "n_setting": n})
             print(f"N={n:3d} {family:20s} acc {100 * m['accuracy']:5.1f}%  tok/prob {m['tokens/problem']:7.1f}  "
                   f"scored {m.get('scored_tokens/problem', 0):7.1f}  {m['time_s']:6.1f}s", flush=True)

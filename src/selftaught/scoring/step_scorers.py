@@ -155,7 +155,7 @@ class ModelStepScorer:
             prompt = torch.tensor([self.encode([problem.prompt])[0]], device=device)
             out = self.model(input_ids=prompt, use_cache=True)
             self.tokens_read += prompt.shape[1]
-            cache = getattr(out, "past_key_values", None) or getattr(out, "cache", None)
+            cache = out["cache"] if "cache" in out else out.past_key_values  # renamed during transformers 5.x
             if len(self._prompts) >= self.keep_prompts:
                 del self._prompts[next(iter(self._prompts))]
             self._prompts[key] = (cache, out.logits[:, -1:], prompt.shape[1])
