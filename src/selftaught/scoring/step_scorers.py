@@ -84,7 +84,7 @@ class ModelStepScorer:
     """
 
     def __init__(self, model: Any, tokenizer: Any, encode: Callable[[list], list[list[int]]],
-                 separator: str = DEFAULT_SEPARATOR, batch_size: int = 16, keep_prompts: int = 64) -> None:
+                 separator: str = DEFAULT_SEPARATOR, batch_size: int = 8, keep_prompts: int = 64) -> None:
         self.model, self.tokenizer, self.encode = model, tokenizer, encode
         self.separator, self.batch_size, self.keep_prompts = separator, batch_size, keep_prompts
         self.tokens_read = 0
