@@ -77,10 +77,12 @@ class ModelStepScorer:
     """Each step's geometric-mean token probability under a causal LM, given the prompt and earlier steps.
 
     The prompt is encoded as the generator encodes it (its chat template or plain format) and run once
-    per problem (its KV cache kept for the last `keep_prompts` problems, so a search scoring the same
-    problem every step reads its prompt once; so build one per evaluation, not across training); the cache is repeated over that problem's solutions,
-    which are then run together. A token belongs to the step its characters overlap first;
-    separator-only tokens belong to none. `tokens_read` counts every token the model read.
+    per problem: its KV cache is kept for the last `keep_prompts` prompts and repeated over that
+    problem's solutions, which then run together, `batch_size` at a time. Scores are memoised per
+    (prompt, steps), so strategies sharing one scorer score a solution once; build one per evaluation
+    (a model trained in place would leave both caches stale). A token belongs to the step its
+    characters overlap first; separator-only tokens belong to none. `tokens_read` counts every token
+    the model read.
     """
 
     def __init__(self, model: Any, tokenizer: Any, encode: Callable[[list], list[list[int]]],
