@@ -150,7 +150,11 @@ def solution_steps(ctx: Context, samples: list[Sample]) -> list[list[str]]:
 
 def pick(problem: Problem, beams: list[Beam], cfg: SearchConfig, ctx: Context, ledger: Ledger,
          extra: dict[str, Any]) -> StrategyResult:
-    """The result of a search from its finished beams (`final`: best aggregate, or weighted vote)."""
+    """The result of a search from its finished beams (`final`: best aggregate, or weighted vote).
+
+    The trace: every grown step (`search` events, each with the tokens generated for it, so their sum is
+    the search's generated tokens), then each finished solution (`sample` events; `path_tokens`: the
+    tokens generated along its own path)."""
     sep = step_separator(ctx.task)
     texts = [join_steps(b.steps, sep) for b in beams]
     answers = [extract_answer(t) for t in texts]
@@ -163,7 +167,7 @@ def pick(problem: Problem, beams: list[Beam], cfg: SearchConfig, ctx: Context, l
         chosen = v.index if v.index is not None else st.argmax(values)
         answer, confidence = v.answer, v.share
     trace = ledger.trace + [{"step": "sample", "id": b.id, "text": t, "answer": a, "value": v, "scores": b.scores,
-                             "n_tokens": b.tokens, "finish_reason": b.finish, "chosen": i == chosen}
+                             "path_tokens": b.tokens, "finish_reason": b.finish, "chosen": i == chosen}
                             for i, (b, t, a, v) in enumerate(zip(beams, texts, answers, values))]
     extra = {**extra, "prm": cfg.prm, "aggregate": cfg.aggregate, "final": cfg.final, "chosen": chosen,
              "generated_tokens": ledger.generated, "scored_tokens": ledger.scored, "finished": len(beams)}
