@@ -17,6 +17,9 @@ CONFIGS = {
     "weighted_vote": {**SAMPLED, "scorer": "self_certainty"}, "best_of_n": {**SAMPLED, "scorer": "judge"},
     "self_refine": {**SMALL, "rounds": 1}, "gated_refine": {**SAMPLED, "rounds": 1, "threshold": 1.0},
     "adaptive_consistency": {**SMALL, "batch": 2, "max_samples": 4},
+    "prm_best_of_n": SAMPLED, "prm_vote": SAMPLED,
+    "beam_search": {**SMALL, "n": 4, "beam_width": 2, "max_steps": 2},
+    "dvts": {**SMALL, "n": 4, "beam_width": 2, "max_steps": 2},
 }
 
 

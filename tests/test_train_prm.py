@@ -199,3 +199,23 @@ def test_records_whose_prompt_fills_max_length_are_a_clear_error(tiny_model_and_
     with pytest.raises(DataError, match="max_length 8"):
         train_prm(head, tok, [{"prompt": "a long question", "completions": ["a"], "labels": [1]}],
                   VerifierTrainConfig(max_length=8), "\n")
+
+
+def test_prm_best_of_n_reads_the_trained_prm_as_a_step_scorer(trained_prm):
+    from _inference_fakes import ExactTask, ScriptedGenerator
+
+    from selftaught.core.errors import ConfigError
+    from selftaught.inference import Context, build_strategy
+    from selftaught.inference.base import STRATEGIES
+
+    folder, _ = trained_prm
+    texts = ["yy\nxx\nyy", "yy\nyy\nyy", "yy\nxx\nyy"]
+    task = ExactTask({"p": "1"})
+    problems = task.problems("eval", 1, 0)
+    cfg = build_strategy("prm_best_of_n", {"n": 3, "prm": "learned_prm", "aggregate": "min"})
+    ctx = Context(task, ScriptedGenerator(lambda prompt, pid, j, params: texts[j]), scorer_options={"prm_path": str(folder)})
+    result = STRATEGIES.get("prm_best_of_n")[1](cfg, ctx, problems)[0]
+    assert result.extra["chosen"] == 1  # the solution without the wrong step `xx`
+    bare = Context(task, ScriptedGenerator(lambda prompt, pid, j, params: texts[j]))
+    with pytest.raises(ConfigError, match="prm_path"):
+        STRATEGIES.get("prm_best_of_n")[1](cfg, bare, problems)

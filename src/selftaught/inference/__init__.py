@@ -10,6 +10,10 @@
 | `self_refine`          | answer -> (critique -> revise) x R with stop rules        | exp(mean log-prob)      |
 | `gated_refine`         | vote; refine only when the vote share < threshold         | (agreeing) vote share   |
 | `adaptive_consistency` | sample in batches until a Beta/Dirichlet rule says stop   | vote share              |
+| `prm_best_of_n`        | sample -> split steps -> step scores -> aggregate -> argmax | aggregate step score  |
+| `prm_vote`             | sample -> split steps -> step scores -> weighted vote     | weight share            |
+| `beam_search`          | N beams step by step; keep N/M by step score, grow each M | best aggregate / share  |
+| `dvts`                 | N/M independent subtrees, each greedy over M children     | best aggregate / share  |
 
 `run(cfg, ctx, problems) -> list[StrategyResult]`; each module registers its pair in `STRATEGIES` at its
 bottom (a new strategy is one new module here); a user's own pair is named `module:object`.
@@ -67,7 +71,7 @@ def build_strategy(name: str, options: dict[str, Any] | None = None) -> Strategy
     except ValidationError as e:
         problems = []
         for err in e.errors():
-            key = ".".join(map(str, err["loc"]))
+            key = ".".join(map(str, err["loc"])) or "options"
             if err["type"] == "extra_forbidden":
                 hint = did_you_mean(key, cls.model_fields)
                 valid = ", ".join(cls.model_fields)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..core.protocols import Generator, RewardFn, Task
+from ..core.protocols import Generator, RewardFn, StepScorer, Task
 from ..core.records import Problem, Sample, SamplingParams
 from ..core.registry import Registry
 from ..scoring import SCORERS, Equivalence, make_scorer
@@ -121,6 +121,7 @@ class Context:
     pools: dict[tuple, SamplePool] = field(default_factory=dict)
     scorers: dict[str, RewardFn] = field(default_factory=dict)
     scorer_options: dict[str, Any] = field(default_factory=dict)  # e.g. verifier_path / prm_path (learned scorers)
+    step_scorers: dict[str, StepScorer] = field(default_factory=dict)
 
     def pool(self, temperature: float = 0.0, top_p: float = 1.0, max_new_tokens: int = 256) -> SamplePool:
         """The shared pool for one sampling setting (greedy: temperature 0)."""
@@ -136,6 +137,15 @@ class Context:
             self.scorers[key] = make_scorer(name, task=self.task, generator=self.generator, equivalence=equivalence,
                                             **self.scorer_options)
         return self.scorers[key]
+
+    def step_scorer(self, name: str) -> StepScorer:
+        """The step scorer (process reward model) `name`, built once per context."""
+        if name not in self.step_scorers:
+            from ..scoring.step_scorers import make_step_scorer
+
+            self.step_scorers[name] = make_step_scorer(name, task=self.task, generator=self.generator,
+                                                       options=self.scorer_options)
+        return self.step_scorers[name]
 
 
 RunFn = Callable[[Any, Context, list[Problem]], list[StrategyResult]]

@@ -15,7 +15,8 @@ Metric names:
   `p(correct_after|correct_before)`, `p(correct_after|wrong_before)`, `refined` (fraction of problems
   refined), `stop_reasons`, and the first critique's rates `p(no_error|correct)` (a correct answer let
   through) and `p(error|wrong)` (a wrong answer caught);
-- `samples_used` (adaptive consistency): mean samples read per problem.
+- `samples_used` (adaptive consistency): mean samples read per problem;
+- `scored_tokens/problem` (step-scored strategies): solution tokens the step scorer read per problem.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def strategy_metrics(rows: list[dict]) -> dict[str, Any]:
         m.update(_refinement(labelled))
     if all("samples_used" in r["extra"] for r in rows):
         m["samples_used"] = sum(r["extra"]["samples_used"] for r in rows) / len(rows)
+    if all("scored_tokens" in r["extra"] for r in rows):
+        m["scored_tokens/problem"] = sum(r["extra"]["scored_tokens"] for r in rows) / len(rows)
     return m
 
 

@@ -30,6 +30,7 @@ from ..core.records import Problem, Sample
 from ..tasks.steps import DEFAULT_SEPARATOR, split_steps
 from .judge import question_of
 from .spec import SCORERS, Scorer
+from .step_scorers import STEP_SCORERS
 
 VERIFIER_FILE = "verifier.json"
 KINDS = ("outcome", "prm", "dpo")  # dpo: V-STaR's DPO-trained verifier (scoring/vstar.py)
@@ -184,3 +185,15 @@ SCORERS.register("verifier", Scorer(_builder("verifier_path", "outcome", "last")
 SCORERS.register("prm", Scorer(_builder("prm_path", "prm", "min"), bounded=True))
 for _how in AGGREGATIONS:
     SCORERS.register(f"prm_{_how}", Scorer(_builder("prm_path", "prm", _how), bounded=True))
+
+
+def _learned_prm(prm_path: str | None = None, generator: Any = None) -> LearnedVerifier:
+    """The trained PRM at `prm_path` as a step scorer (beam_search / dvts / prm_best_of_n with prm=learned_prm)."""
+    if not prm_path:
+        raise ConfigError("step scorer `learned_prm` reads a trained PRM: give its folder with --set prm_path=DIR "
+                          "(a rounds/NNN/prm/ folder of a run with verifier.kinds [prm]).")
+    device = str(getattr(generator, "device", "cpu"))
+    return LearnedVerifier(prm_path, kind="prm", device=device)
+
+
+STEP_SCORERS.register("learned_prm", _learned_prm)
