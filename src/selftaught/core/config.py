@@ -112,7 +112,8 @@ class EvalConfig(_Section):
 class SelectConfig(_Section):
     rule: str = Field(
         "correct", description="Which samples become training data: `correct` (verifier, RFT), `threshold` "
-        "(a score >= select.threshold), `majority` (label-free: agree with the majority answer), or a user's "
+        "(a score >= select.threshold), `majority` (label-free: agree with the majority answer), `judge` "
+        "(self-rewarding, train.method dpo: the policy judges its own candidates, judge.*), or a user's "
         "rule factory as `module:object`.")
     score: str = Field("reward", description="For `threshold`: the per-sample score: `reward` (the verifier's), "
                        "`logprob`, or a Sample.stats key the backends write: `mean_logprob`, `mean_entropy`, "
@@ -242,6 +243,24 @@ class TrainConfig(_Section):
         return registered("selftaught.train.round:TRAINERS", method)
 
 
+class JudgeConfig(_Section):
+    m: int = Field(4, ge=1, description="Rationale-then-verdict judgments sampled per answer (scorer judge_rationale's "
+                   "score is the share of parsed verdicts saying `correct`).")
+    temperature: float = Field(0.7, ge=0.0, description="Sampling temperature of the judgments.")
+    max_new_tokens: int = Field(64, ge=8, description="Most tokens of one judgment (a short rationale, then "
+                                "`Verdict: correct|incorrect`); a judgment cut before its verdict is a parse failure.")
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="select.rule judge: a sample counts as correct when the "
+                             "share of its judgments saying `correct` is at least this.")
+    rounds: int = Field(2, ge=0, description="`selftaught judge-train`: self-rationalization rounds (each: judge, "
+                        "pair, DPO; round 0 only measures the starting judge).")
+    n_answers: int = Field(64, ge=1, description="`selftaught judge-train`: policy answers judged per round for the "
+                           "judge's training pairs (one answer each to this many training problems).")
+    n_eval_answers: int = Field(64, ge=1, description="`selftaught judge-train`: held-out answers (one each to this "
+                                "many eval problems) on which every round's judge is measured (AUROC, accuracy).")
+    pairs_per_answer: int = Field(1, ge=1, description="`selftaught judge-train`: most (agreeing, disagreeing) "
+                                  "judgment pairs per answer.")
+
+
 class LoopConfig(_Section):
     rounds: int = Field(2, ge=0, description="Self-improvement rounds after round 0 (the base model's evaluation).")
     kind: Literal["rft", "rest_em", "bstar"] = Field(
@@ -318,6 +337,8 @@ class Config(_Section):
     probe: ProbeConfig = Field(default_factory=ProbeConfig, description="Exploration metrics on a fixed held-out set.")
     train: TrainConfig = Field(default_factory=TrainConfig, description="Fine-tuning each round.")
     loop: LoopConfig = Field(default_factory=LoopConfig, description="The round loop.")
+    judge: JudgeConfig = Field(default_factory=JudgeConfig, description="Judges that write a rationale then a "
+                               "verdict: self-rewarding pairs (select.rule judge) and `selftaught judge-train`.")
     server: ServerConfig = Field(default_factory=ServerConfig, description="OpenAI-compatible servers (backend openai).")
 
     @field_validator("backend")
@@ -345,9 +366,12 @@ def cross_key_problems(cfg: Config) -> list[str]:
     if cfg.select.rationalize and rule != "correct":
         out.append("select.rationalize needs select.rule: correct (rationales are kept when they reach the gold "
                    "answer).")
-    if method == "dpo" and rule not in ("correct", "majority"):
+    if method == "dpo" and rule not in ("correct", "majority", "judge"):
         out.append(f"train.method dpo pairs a right with a wrong sample: select.rule must be `correct` "
-                   f"(verifier) or `majority` (pseudo-label), got `{rule}`.")
+                   f"(verifier), `majority` (pseudo-label) or `judge` (the policy's own judge), got `{rule}`.")
+    if rule == "judge" and method != "dpo":
+        out.append(f"select.rule judge (self-rewarding: the policy judges its own candidates) builds DPO pairs: "
+                   f"it needs train.method dpo, got {method}.")
     if pairs != "answer" and method != "dpo":
         out.append(f"select.pairs {pairs} builds DPO pairs: it needs train.method dpo, got {method}.")
     if pairs != "answer" and rule != "correct":
