@@ -75,7 +75,7 @@ def test_self_rewarding_judgments_are_reused_on_resume(tiny_path, tmp_path, monk
 
 def judge_config(tiny_path, *extra):
     return loop_config(tiny_path, "judge.m=2", "judge.n_answers=6", "judge.n_eval_answers=6", "judge.rounds=1",
-                       "judge.max_new_tokens=8", *extra)
+                       "judge.max_new_tokens=8", "train.max_length=1600", *extra)
 
 
 def test_self_rationalization_rounds_resume_and_keep_the_last_checkpoint(tiny_path, tmp_path, monkeypatch):

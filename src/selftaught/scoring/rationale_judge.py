@@ -32,7 +32,7 @@ from ..core.seeds import seed_for
 from .judge import question_of
 from .spec import SCORERS, Scorer
 
-RATIONALE_JUDGE_VERSION = "r1"
+RATIONALE_JUDGE_VERSION = "r1"  # bump when a prompt or the examples change
 RATIONALE_PROMPT = (
     "Question: {question}\n\nProposed solution:\n{solution}\n\n"
     "Check the proposed solution in one or two short sentences, then end with a line that is exactly "
@@ -71,9 +71,24 @@ def parse_choice(text: str) -> str | None:
     return found[-1].upper() if found else None
 
 
-def judge_messages(problem: Problem, solution: str, prompt: str = RATIONALE_PROMPT) -> list[dict[str, str]]:
-    """The chat messages a pointwise judge reads (also the prompt of its DPO pairs)."""
-    return [{"role": "user", "content": prompt.format(question=question_of(problem), solution=solution.strip())}]
+# Two worked judgments (one of each verdict) shown before the real one: without them the default
+# 135M model states a verdict in about 1 judgment of 16; the examples show the format, not the task.
+JUDGE_EXAMPLES = (
+    ("What is 7 + 5?", "7 + 5 = 12\nAnswer: 12", "7 + 5 is 12, and the solution says 12.\nVerdict: correct"),
+    ("What is 9 - 4?", "9 - 4 = 6\nAnswer: 6", "9 - 4 is 5, but the solution says 6.\nVerdict: incorrect"),
+)
+
+
+def judge_messages(problem: Problem, solution: str, prompt: str = RATIONALE_PROMPT,
+                   examples: tuple[tuple[str, str, str], ...] = JUDGE_EXAMPLES) -> list[dict[str, str]]:
+    """The chat messages a pointwise judge reads (also the prompt of its DPO pairs): the worked
+    `examples` (question, solution, judgment) as earlier turns, then the question and `solution`."""
+    messages = []
+    for question, shown, judgment in examples:
+        messages += [{"role": "user", "content": prompt.format(question=question, solution=shown)},
+                     {"role": "assistant", "content": judgment}]
+    text = prompt.format(question=question_of(problem), solution=solution.strip())
+    return messages + [{"role": "user", "content": text}]
 
 
 def verdict_score(verdicts: list[str | None]) -> float:
