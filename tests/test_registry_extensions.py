@@ -182,8 +182,9 @@ def test_every_builtin_extension_is_registered():
     from selftaught.train import REWARDS, TRAINERS
 
     assert {"greedy", "self_consistency", "best_of_n", "adaptive_consistency"} <= set(STRATEGIES)
-    assert set(SELECTION_RULES) == {"correct", "majority", "threshold"}
-    assert set(SCORERS) == {"judge", "logprob", "oracle", "self_certainty", "self_certainty_borda"}
+    assert set(SELECTION_RULES) == {"correct", "judge", "majority", "threshold"}
+    assert set(SCORERS) == {"judge", "judge_pairwise", "judge_rationale", "logprob", "oracle", "self_certainty",
+                            "self_certainty_borda"}
     assert set(TASK_KINDS) == {"name", "path", "callable"}
     assert set(BACKENDS) >= {"hf", "fast", "openai", "vllm"} and "vllm" not in sys.modules
     assert set(TRAINERS) == {"sft", "dpo", "grpo"} and set(REWARDS) == {"verifier", "majority", "self_certainty"}

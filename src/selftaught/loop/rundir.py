@@ -6,8 +6,9 @@
                          train.json       trainer log            metrics.json   the round's metrics
                          checkpoint/      the round's model (save_pretrained)
                          control.json (bstar), rationale_*.jsonl, probe_*.jsonl, pairs.jsonl (dpo),
-                         revision_*.jsonl (dpo, select.pairs), train_problems.jsonl (grpo): when the
-                         config asks for them
+                         revision_*.jsonl (dpo, select.pairs), train_problems.jsonl (grpo),
+                         judgments.jsonl (select.rule judge): when the config asks for them
+    runs/NAME/judge/                      `selftaught judge-train`: the same layout for a judge's rounds
     runs/NAME/metrics.jsonl               one line a finished round, rebuilt from the metrics.json files
 
 A round is finished when its metrics.json exists; a step is finished when its file exists (files are
