@@ -88,21 +88,32 @@ def test_self_rationalization_rounds_resume_and_keep_the_last_checkpoint(tiny_pa
     scripted_judge(monkeypatch, lambda sol, j: f"Verdict: {'correct' if even(sol) == (j == 0) else 'incorrect'}")
     rows = run_judge_training(judge_config(tiny_path), tmp_path / "run")
     run = RunDir(tmp_path / "run" / "judge")
-    assert [r["round"] for r in rows] == [0, 1] and trained == [6]
-    assert rows[0]["judge/auroc"] == 0.5 and rows[1]["judge/pairs"] == 6 and rows[1]["train/pairs"] == 6
+    n = rows[1]["judge/train_answers"]
+    assert [r["round"] for r in rows] == [0, 1] and trained == [n] and 6 <= n <= 12
+    assert rows[0]["judge/auroc"] == 0.5 and rows[1]["judge/pairs"] == n == rows[1]["train/pairs"]
+    judged = {r["sample_id"] for r in run.read_records(1, "judgments.jsonl")}
+    truth = {s["sample_id"]: s["verdict"] == "correct" for s in run.read_records(1, "answers_scores.jsonl")}
+    kinds = [(i.split("#")[0], truth[i]) for i in judged]
+    assert len(kinds) == len(set(kinds)) == n  # judge.balanced: at most one right and one wrong answer a problem
     pairs = run.read_records(1, "judge_pairs.jsonl")
     assert all(p["truth"] == ("correct" if p["chosen"][0]["content"] == "Verdict: correct" else "incorrect")
                for p in pairs)
-    assert "Proposed solution" in pairs[0]["prompt"][0]["content"]
+    assert "Proposed solution" in pairs[0]["prompt"][-1]["content"]
     assert run.checkpoint(1).exists() and rows[1]["checkpoint"] == str(run.checkpoint(1))
     eval_answers = run.read_records(0, "eval_answers_samples.jsonl")
     rows = run_judge_training(judge_config(tiny_path, "judge.rounds=2"), tmp_path / "run")  # a resume that extends
-    assert [r["round"] for r in rows] == [0, 1, 2] and trained == [6, 6]  # round 1 not retrained
+    assert [r["round"] for r in rows] == [0, 1, 2] and len(trained) == 2  # round 1 not retrained
     assert not run.checkpoint(1).exists() and run.checkpoint(2).exists()  # loop.keep_checkpoints: last
     assert run.read_records(0, "eval_answers_samples.jsonl") == eval_answers  # the same held-out answers
     run.path(2, "metrics.json").unlink()  # killed after training, before the round finished
     run_judge_training(judge_config(tiny_path, "judge.rounds=2"), tmp_path / "run")
-    assert trained == [6, 6] and run.path(2, "metrics.json").exists()
+    assert len(trained) == 2 and run.path(2, "metrics.json").exists()
+
+
+def test_unbalanced_answers_are_one_per_problem(tiny_path, tmp_path, monkeypatch):
+    scripted_judge(monkeypatch, lambda sol, j: "Verdict: correct")  # always agrees on right answers only
+    rows = run_judge_training(judge_config(tiny_path, "judge.rounds=0", "judge.balanced=false"), tmp_path / "run")
+    assert rows[0]["judge/eval_answers"] == 6 and rows[0]["judge/parse_failure_rate"] == 0.0
 
 
 def test_judge_train_refuses_bad_input_before_a_model_loads(tmp_path):

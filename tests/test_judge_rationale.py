@@ -119,11 +119,14 @@ def test_judgment_pairs_prefer_verdicts_that_agree_with_the_verifier():
     assert {p["rejected"][0]["content"] for p in pairs[:2]} == {"bad. Verdict: incorrect", "hmm"}  # unparsed: rejected
     assert all(p["chosen"][0]["content"] == "fine. Verdict: correct" for p in pairs[:2])
     assert pairs[2]["chosen"][0]["content"] == "2+2=4. Verdict: incorrect" and pairs[2]["truth"] == "incorrect"
-    assert "Answer: 5" in pairs[2]["prompt"][0]["content"] and "2+2?" in pairs[2]["prompt"][0]["content"]
+    assert "Answer: 5" in pairs[2]["prompt"][-1]["content"] and "2+2?" in pairs[2]["prompt"][-1]["content"]
+    assert [m["role"] for m in pairs[2]["prompt"]] == ["user", "assistant"] * 2 + ["user"]  # worked judgments first
     one = build_judgment_pairs([problems[0]] * 2 + [problems[1]], samples, scores, judgments, messages, seed=3)
     assert len(one) == 2
     with pytest.raises(DataError, match="must be as many"):
-        build_judgment_pairs(problems, samples, scores, judgments, messages)
+        build_judgment_pairs(problems, samples, scores[:2], judgments, messages)
+    with pytest.raises(DataError, match="no problem given for sample.* b"):
+        build_judgment_pairs(problems[:1], samples, scores, judgments, messages)
 
 
 def test_rule_judge_keeps_judge_approved_samples_and_refuses_verifier_scores():

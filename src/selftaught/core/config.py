@@ -253,10 +253,13 @@ class JudgeConfig(_Section):
                              "share of its judgments saying `correct` is at least this.")
     rounds: int = Field(2, ge=0, description="`selftaught judge-train`: self-rationalization rounds (each: judge, "
                         "pair, DPO; round 0 only measures the starting judge).")
-    n_answers: int = Field(64, ge=1, description="`selftaught judge-train`: policy answers judged per round for the "
-                           "judge's training pairs (one answer each to this many training problems).")
-    n_eval_answers: int = Field(64, ge=1, description="`selftaught judge-train`: held-out answers (one each to this "
-                                "many eval problems) on which every round's judge is measured (AUROC, accuracy).")
+    n_answers: int = Field(64, ge=1, description="`selftaught judge-train`: training problems answered per round for "
+                           "the judge's training pairs (see judge.balanced).")
+    n_eval_answers: int = Field(64, ge=1, description="`selftaught judge-train`: eval problems whose policy answers "
+                                "(see judge.balanced) every round's judge is measured on (AUROC, accuracy).")
+    balanced: bool = Field(True, description="`selftaught judge-train`: sample sampling.n answers per problem and "
+                           "keep at most one right and one wrong answer of each (the verifier decides), so the judge "
+                           "sees both kinds even when the policy is mostly wrong; false: one answer per problem.")
     pairs_per_answer: int = Field(1, ge=1, description="`selftaught judge-train`: most (agreeing, disagreeing) "
                                   "judgment pairs per answer.")
 

@@ -2,14 +2,16 @@
 
 The judge starts as the run's model. Round 0 measures it; each round r >= 1:
 
-1. the policy (the run's model, unchanged) answers `judge.n_answers` training problems, one answer
-   each at sampling.temperature (answers_samples.jsonl / answers_scores.jsonl: the verifier's truth);
+1. the policy (the run's model, unchanged) answers `judge.n_answers` training problems at
+   sampling.temperature (answers_samples.jsonl / answers_scores.jsonl: the verifier's truth); with
+   `judge.balanced` (the default) sampling.n times each, keeping at most one right and one wrong answer
+   per problem, so a mostly-wrong policy still shows the judge right answers;
 2. round r-1's judge writes `judge.m` rationale-then-verdict judgments of each (judgments.jsonl);
 3. judgments agreeing with the verifier are preferred over those that do not or give no verdict
    (judge_pairs.jsonl, select/judgments.py), and round r-1's judge is DPO-trained on them with the
    train.* settings (learning_rate, epochs, batch_size, dpo.beta): rounds/NNN/checkpoint;
-4. round r's judge judges the held-out answers (`judge.n_eval_answers` eval problems, one policy
-   answer each, the same answers every round: rounds/000/eval_answers_*.jsonl) `judge.m` times:
+4. round r's judge judges the held-out answers (policy answers to `judge.n_eval_answers` eval problems,
+   chosen as in 1., the same answers every round: rounds/000/eval_answers_*.jsonl) `judge.m` times:
    `judge/auroc`, `judge/accuracy`, `judge/parse_failure_rate` against the verifier.
 
 Everything lives under RUN_DIR/judge/ with the loop's layout (rounds/NNN/, metrics.jsonl,
@@ -62,6 +64,7 @@ def run_judge_training(cfg: Config, run_dir: str | Path, fresh: bool = False,
         judged = judgments_of(ctx, index, index, eval_problems, samples, "eval_judgments.jsonl")
         quality = judge_quality(scores, judged, cfg.judge.threshold)
         metrics.update({f"judge/{k.removeprefix('judge_')}": v for k, v in quality.items()})
+        metrics["judge/eval_answers"] = len(samples)
         metrics["judge/eval_answers_correct"] = sum(sc.verdict == "correct" for sc in scores)
         metrics["time/round"] = round(time.time() - start, 2)
         metrics["checkpoint"] = state.checkpoint_of(index)
@@ -72,10 +75,22 @@ def run_judge_training(cfg: Config, run_dir: str | Path, fresh: bool = False,
 
 
 def answers(ctx: RoundContext, index: int, problems: list[Problem], stem: str, k: int):
-    """One policy answer per problem (the run's model, sampling.temperature), saved as rounds/index/stem_*."""
+    """Policy answers (the run's model, sampling.temperature), saved as rounds/index/stem_*: with
+    judge.balanced, sampling.n per problem of which the first right and the first wrong are kept;
+    else one per problem. Returns (samples, their verifier scores)."""
+    balanced = ctx.cfg.judge.balanced
     params = ctx.params(ctx.cfg.sampling.temperature, ctx.seed("judge", index, k))
-    samples, scores, _ = ctx.generate_step(0, index, problems, params, 1, stem, "policy answers")
-    return samples, scores
+    n = ctx.cfg.sampling.n if balanced else 1
+    samples, scores, _ = ctx.generate_step(0, index, problems, params, n, stem, "policy answers")
+    if not balanced:
+        return samples, scores
+    kept, seen = [], set()
+    for sample, score in zip(samples, scores):
+        key = (sample.problem_id, score.verdict == "correct")
+        if key not in seen:
+            seen.add(key)
+            kept.append((sample, score))
+    return [s for s, _ in kept], [sc for _, sc in kept]
 
 
 def train_round(ctx: RoundContext, index: int) -> dict[str, Any]:

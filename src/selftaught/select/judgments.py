@@ -30,8 +30,8 @@ def build_judgment_pairs(problems: Sequence[Problem], samples: Sequence[Sample],
                          pairs_per_answer: int = 1, seed: int = 0) -> list[dict[str, Any]]:
     """DPO pairs of judgments: per answer, a judgment agreeing with the verifier vs one that does not.
 
-    `judgments[i]` are the judgments (`{"text", "verdict"}`, verdict `correct` / `incorrect` / None) of
-    `samples[i]`, whose verifier verdict is `scores[i]`; `messages(problem, sample)` is the judge's prompt.
+    `problems` holds each sample's problem (matched by id); `judgments[i]` are the judgments (`{"text",
+    "verdict"}`, verdict `correct` / `incorrect` / None) of `samples[i]`, whose verifier verdict is `scores[i]`; `messages(problem, sample)` is the judge's prompt.
     Each record has `prompt` / `chosen` / `rejected` plus `problem_id`, `sample_id`, `truth`.
 
     >>> from selftaught.core.records import Problem, Sample, Score
@@ -43,10 +43,12 @@ def build_judgment_pairs(problems: Sequence[Problem], samples: Sequence[Sample],
     >>> pair["chosen"][0]["content"], pair["rejected"][0]["content"]
     ('2+2=4. Verdict: incorrect', 'ok. Verdict: correct')
     """
-    if not (len(problems) == len(samples) == len(scores) == len(judgments)):
-        raise DataError(f"build_judgment_pairs: {len(problems)} problems, {len(samples)} samples, "
-                        f"{len(scores)} scores and {len(judgments)} judgment lists must be as many.")
+    if not (len(samples) == len(scores) == len(judgments)):
+        raise DataError(f"build_judgment_pairs: {len(samples)} samples, {len(scores)} scores and "
+                        f"{len(judgments)} judgment lists must be as many.")
     by_id = {p.id: p for p in problems}
+    if missing := sorted({s.problem_id for s in samples} - set(by_id)):
+        raise DataError(f"build_judgment_pairs: no problem given for sample(s) of {', '.join(missing[:3])}.")
     out = []
     for sample, score, found in zip(samples, scores, judgments):
         truth = "correct" if score.verdict == "correct" else "incorrect"
