@@ -1,17 +1,16 @@
 """Judges that learn, on a tiny random Llama: self-rewarding DPO pairs in the loop (select.rule judge)
 with no gold answer used, and self-rationalization rounds (`judge-train`) with resume and checkpoints."""
 
-import json
 import re
 
 import pytest
-from typer.testing import CliRunner
-
 from _inference_fakes import ScriptedGenerator, last_user
 from conftest import loop_config
+from typer.testing import CliRunner
+
 from selftaught.cli.main import app
-from selftaught.core.errors import ConfigError
 from selftaught.core.config import load_config
+from selftaught.core.errors import ConfigError
 from selftaught.loop import self_reward
 from selftaught.loop.judge_train import run_judge_training
 from selftaught.loop.rounds import run_loop
@@ -20,7 +19,7 @@ from selftaught.scoring.rationale_judge import RationaleJudge
 
 
 def _solution(prompt) -> str:
-    return re.search(r"Proposed solution:\n(.*?)\n\nCheck", last_user(prompt), re.S).group(1)
+    return re.search(r"Proposed solution:\n(.*?)\n\nCheck", last_user(prompt), re.DOTALL).group(1)
 
 
 def scripted_judge(monkeypatch, respond):
@@ -79,7 +78,7 @@ def judge_config(tiny_path, *extra):
 
 
 def test_self_rationalization_rounds_resume_and_keep_the_last_checkpoint(tiny_path, tmp_path, monkeypatch):
-    import selftaught.train.dpo as dpo
+    from selftaught.train import dpo
 
     trained = []
     real = dpo.train_dpo

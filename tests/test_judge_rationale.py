@@ -4,13 +4,19 @@ pairwise judge's seeded answer order, judgment pairs for self-rationalization, a
 import re
 
 import pytest
-
 from _inference_fakes import ScriptedGenerator, last_user
+
 from selftaught.core.errors import ConfigError, DataError
 from selftaught.core.records import Problem, Sample, Score
 from selftaught.scoring import make_scorer
-from selftaught.scoring.rationale_judge import (PairwiseJudge, RationaleJudge, judge_messages, parse_choice,
-                                                parse_verdict, verdict_score)
+from selftaught.scoring.rationale_judge import (
+    PairwiseJudge,
+    RationaleJudge,
+    judge_messages,
+    parse_choice,
+    parse_verdict,
+    verdict_score,
+)
 from selftaught.select import select
 from selftaught.select.judgments import build_judgment_pairs
 
@@ -36,7 +42,7 @@ def test_parse_choice(text, choice):
 
 
 def _answer_of(prompt):
-    return re.search(r"Proposed solution:\n(.*?)\n\n", last_user(prompt), re.S).group(1)
+    return re.search(r"Proposed solution:\n(.*?)\n\n", last_user(prompt), re.DOTALL).group(1)
 
 
 def test_pointwise_score_is_share_of_parsed_verdicts_and_failures_are_counted():
@@ -112,7 +118,7 @@ def test_judgment_pairs_prefer_verdicts_that_agree_with_the_verifier():
         _judged([("ok. Verdict: correct", "correct"), ("2+2=4. Verdict: incorrect", "incorrect")]),
         _judged([("yes. Verdict: correct", "correct")] * 2),  # all agree: no pair
     ]
-    messages = lambda p, s: judge_messages(p, s.text)  # noqa: E731
+    messages = lambda p, s: judge_messages(p, s.text)
     pairs = build_judgment_pairs([problems[0]] * 2 + [problems[1]], samples, scores, judgments, messages,
                                  pairs_per_answer=2, seed=3)
     assert [p["sample_id"] for p in pairs] == ["a#0", "a#0", "a#1"]

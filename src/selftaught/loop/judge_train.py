@@ -30,8 +30,8 @@ from rich.console import Console
 from ..core.config import Config
 from ..core.io import write_json
 from ..core.records import Problem
-from ..select.judgments import build_judgment_pairs
 from ..scoring.rationale_judge import judge_messages
+from ..select.judgments import build_judgment_pairs
 from ..tasks.formats import plain_record
 from .context import RoundContext
 from .rundir import RunDir

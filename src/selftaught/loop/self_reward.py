@@ -14,7 +14,8 @@ round: `select/judge_accuracy` (over candidates with a parsed judgment), `select
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..core.records import NO_ANSWER, Problem, Sample, Score
 from ..metrics.exploit import auroc

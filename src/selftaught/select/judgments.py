@@ -15,7 +15,8 @@ Yuan et al. 2024).
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..core.errors import DataError
 from ..core.records import Problem, Sample, Score
