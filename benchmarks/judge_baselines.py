@@ -41,8 +41,9 @@ def main() -> None:
     task = build_task(cfg.task)
     problems = {p.id: p for p in task.problems("eval", cfg.judge.n_eval_answers, cfg.seed)}
     model, tok = load_model(resolve_model(cfg.model), "cpu", "float32")
-    judge = make_judge(build_generator(cfg, model, tok))
+    judge = make_judge(build_generator(cfg.model_copy(update={"backend": "hf"}), model, tok))  # hf: reads logits
     p_yes = judge([problems[s.problem_id] for s in samples], samples)
+    assert judge.has_logits, "the P(yes) judge needs a generator with the model's logits"
     rows = [("prompted judge P(yes) (`judge`)", auroc(p_yes, truth)),
             ("mean token log-prob", auroc([s.stats["mean_logprob"] for s in samples], truth)),
             ("self-certainty", auroc([s.stats["self_certainty"] for s in samples], truth))]
