@@ -182,8 +182,8 @@ def test_every_builtin_extension_is_registered():
     from selftaught.train import REWARDS, TRAINERS
 
     assert {"greedy", "self_consistency", "best_of_n", "adaptive_consistency"} <= set(STRATEGIES)
-    assert set(SELECTION_RULES) == {"correct", "majority", "threshold", "prm_filter"}
-    assert set(SCORERS) == {"judge", "logprob", "oracle", "self_certainty", "self_certainty_borda", "verifier",
+    assert set(SELECTION_RULES) == {"correct", "judge", "majority", "threshold", "prm_filter"}
+    assert set(SCORERS) == {"judge", "logprob", "oracle", "self_certainty", "self_certainty_borda", "verifier", "judge_pairwise", "judge_rationale",
                             "verifier_dpo", "prm", "prm_min", "prm_prod", "prm_last"}
     assert set(TASK_KINDS) == {"name", "path", "callable", "mixture"}
     from selftaught.curriculum import CURRICULA

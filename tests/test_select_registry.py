@@ -25,7 +25,7 @@ def make_round():
 
 
 def test_registry_names():
-    assert set(SELECTION_RULES) == {"correct", "threshold", "majority", "prm_filter"}
+    assert set(SELECTION_RULES) == {"correct", "threshold", "majority", "prm_filter", "judge"}
 
 
 def test_unknown_rule_and_option_suggest_the_nearest_name():

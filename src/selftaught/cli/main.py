@@ -1,4 +1,5 @@
-"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export, scratch, label-steps.
+"""`selftaught` command line: run, eval, compare, report, tasks, config, answer, export, scratch, label-steps,
+judge-train.
 
 Errors caused by the user's input print as one paragraph and exit with code 2, before any run
 directory is touched (the handler, recipe lookup and `--set` live in cli/common.py, shared by every command).
@@ -18,6 +19,7 @@ from .compare_cmd import compare_command
 from .config_cmd import config
 from .eval_cmd import eval_command
 from .export_cmd import export_command
+from .judge_cmd import judge_train_command
 from .interrupt import run_summary, stop
 from .label_steps_cmd import label_steps_command
 from .report_cmd import report
@@ -75,6 +77,7 @@ app.command("answer")(answer_command)
 app.command("export")(export_command)
 app.command("scratch")(scratch_command)
 app.command("label-steps")(label_steps_command)
+app.command("judge-train")(judge_train_command)
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -140,7 +140,8 @@ class EvalConfig(_Section):
 class SelectConfig(_Section):
     rule: str = Field(
         "correct", description="Which samples become training data: `correct` (verifier, RFT), `threshold` "
-        "(a score >= select.threshold), `majority` (label-free: agree with the majority answer), or a user's "
+        "(a score >= select.threshold), `majority` (label-free: agree with the majority answer), `judge` "
+        "(self-rewarding, train.method dpo: the policy judges its own candidates, judge.*), or a user's "
         "rule factory as `module:object`.")
     score: str = Field("reward", description="For `threshold`: the per-sample score: `reward` (the verifier's), "
                        "`logprob`, or a Sample.stats key the backends write: `mean_logprob`, `mean_entropy`, "
@@ -325,6 +326,25 @@ class CurriculumConfig(_Section):
         if self.mode == "self_label" and self.start_level > self.max_level:
             raise ValueError(f"self_label: start_level {self.start_level} is above max_level {self.max_level}")
         return self
+class JudgeConfig(_Section):
+    m: int = Field(4, ge=1, description="Rationale-then-verdict judgments sampled per answer (scorer judge_rationale's "
+                   "score is the share of parsed verdicts saying `correct`).")
+    temperature: float = Field(0.7, ge=0.0, description="Sampling temperature of the judgments.")
+    max_new_tokens: int = Field(64, ge=8, description="Most tokens of one judgment (a short rationale, then "
+                                "`Verdict: correct|incorrect`); a judgment cut before its verdict is a parse failure.")
+    threshold: float = Field(0.5, ge=0.0, le=1.0, description="select.rule judge: a sample counts as correct when the "
+                             "share of its judgments saying `correct` is at least this.")
+    rounds: int = Field(2, ge=0, description="`selftaught judge-train`: self-rationalization rounds (each: judge, "
+                        "pair, DPO; round 0 only measures the starting judge).")
+    n_answers: int = Field(64, ge=1, description="`selftaught judge-train`: training problems answered per round for "
+                           "the judge's training pairs (see judge.balanced).")
+    n_eval_answers: int = Field(64, ge=1, description="`selftaught judge-train`: eval problems whose policy answers "
+                                "(see judge.balanced) every round's judge is measured on (AUROC, accuracy).")
+    balanced: bool = Field(True, description="`selftaught judge-train`: sample sampling.n answers per problem and "
+                           "keep at most one right and one wrong answer of each (the verifier decides), so the judge "
+                           "sees both kinds even when the policy is mostly wrong; false: one answer per problem.")
+    pairs_per_answer: int = Field(1, ge=1, description="`selftaught judge-train`: most (agreeing, disagreeing) "
+                                  "judgment pairs per answer.")
 
 
 class LoopConfig(_Section):
@@ -522,6 +542,8 @@ class Config(_Section):
     loop: LoopConfig = Field(default_factory=LoopConfig, description="The round loop.")
     curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig, description="Which problems each round "
                                          "trains on, chosen from the model's own results (levels, mixtures).")
+    judge: JudgeConfig = Field(default_factory=JudgeConfig, description="Judges that write a rationale then a "
+                               "verdict: self-rewarding pairs (select.rule judge) and `selftaught judge-train`.")
     server: ServerConfig = Field(default_factory=ServerConfig, description="OpenAI-compatible servers (backend openai).")
     synthesis: SynthesisConfig = Field(default_factory=SynthesisConfig, description="Problems made near the "
                                        "model's failures (failure memory, synthesis).")
@@ -555,9 +577,12 @@ def cross_key_problems(cfg: Config) -> list[str]:
     if cfg.select.rationalize and rule != "correct":
         out.append("select.rationalize needs select.rule: correct (rationales are kept when they reach the gold "
                    "answer).")
-    if method == "dpo" and rule not in ("correct", "majority"):
+    if method == "dpo" and rule not in ("correct", "majority", "judge"):
         out.append(f"train.method dpo pairs a right with a wrong sample: select.rule must be `correct` "
-                   f"(verifier) or `majority` (pseudo-label), got `{rule}`.")
+                   f"(verifier), `majority` (pseudo-label) or `judge` (the policy's own judge), got `{rule}`.")
+    if rule == "judge" and method != "dpo":
+        out.append(f"select.rule judge (self-rewarding: the policy judges its own candidates) builds DPO pairs: "
+                   f"it needs train.method dpo, got {method}.")
     if pairs != "answer" and method != "dpo":
         out.append(f"select.pairs {pairs} builds DPO pairs: it needs train.method dpo, got {method}.")
     if pairs != "answer" and rule != "correct":

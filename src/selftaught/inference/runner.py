@@ -24,7 +24,7 @@ from ..core.io import write_json, write_jsonl
 from ..core.protocols import Generator, Task
 from ..core.records import Problem
 from ..models.backends import generator_source
-from ..scoring import JUDGE_VERSION, question_of
+from ..scoring import JUDGE_VERSION, RATIONALE_JUDGE_VERSION, question_of
 from . import STRATEGIES, build_strategy, check_strategy, strategy_name, strategy_run
 from .base import Context, StrategyConfig, StrategyResult
 from .report import plot_accuracy_vs_tokens, results_table, strategy_metrics
@@ -81,6 +81,7 @@ def evaluate_strategy(task: Task, generator: Generator, problems: list[Problem],
                                         "task": getattr(task, "name", None),
                                         "task_version": getattr(task, "version", None),
                                         "refine_version": REFINE_VERSION, "judge_version": JUDGE_VERSION,
+                                        "rationale_judge_version": RATIONALE_JUDGE_VERSION,
                                         "seed": ctx.seed, "n_problems": len(problems)})
     write_jsonl(folder / "traces.jsonl", rows)
     write_json(folder / "metrics.json", metrics)

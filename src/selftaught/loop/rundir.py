@@ -8,7 +8,9 @@
                          control.json (bstar), rationale_*.jsonl, probe_*.jsonl, pairs.jsonl (dpo),
                          revision_*.jsonl (dpo, select.pairs), train_problems.jsonl (grpo),
                          failures.jsonl, synth_*.jsonl, synth.jsonl (synthesis): when the config asks for
-                         them; curriculum.json (the curriculum's state after the round)
+                         them; curriculum.json (the curriculum's state after the round),
+                         judgments.jsonl (select.rule judge)
+    runs/NAME/judge/                      `selftaught judge-train`: the same layout for a judge's rounds
     runs/NAME/metrics.jsonl               one line a finished round, rebuilt from the metrics.json files
 
 A round is finished when its metrics.json exists; a step is finished when its file exists (files are
@@ -32,7 +34,7 @@ from ..core.io import atomic_write_text, read_jsonl, write_json, write_jsonl
 
 
 # Keys whose change does not alter what a finished round means: a run may continue with new values.
-CONTINUABLE = ("loop.rounds", "name", "threads", "loop.keep_checkpoints", "train.report_to", "server.base_urls",
+CONTINUABLE = ("loop.rounds", "judge.rounds", "name", "threads", "loop.keep_checkpoints", "train.report_to", "server.base_urls",
                "server.api_key_env", "server.max_concurrency", "server.timeout_s", "server.max_retries",
                "server.backoff_s", "server.reload_command", "server.reload_timeout_s", "server.connect_timeout_s",
                "server.deadline_s", "server.follows_checkpoints")
@@ -163,8 +165,9 @@ def _as_current(old: Any) -> Any:
 
 def _continuable(key: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
     """A changed key a resume accepts: one of CONTINUABLE, and loop.rounds only upwards."""
-    if key == "loop.rounds":
-        return (new.get("loop") or {}).get("rounds", 0) >= (old.get("loop") or {}).get("rounds", 0)
+    if key in ("loop.rounds", "judge.rounds"):
+        section = key.split(".")[0]
+        return (new.get(section) or {}).get("rounds", 0) >= (old.get(section) or {}).get("rounds", 0)
     return key in CONTINUABLE
 
 

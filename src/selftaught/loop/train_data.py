@@ -3,7 +3,8 @@
 - dpo: preference pairs of the round's samples (pairs.jsonl: prompt / chosen / rejected plus the
   ids and `kind`). With rule `correct` the verifier decides chosen vs rejected; with rule `majority` the
   pseudo-label does (label-free): samples agreeing with their problem's majority answer are
-  "correct". Problems with no pair (all right, all wrong, or one distinct answer) are counted.
+  "correct"; with rule `judge` the policy's own judge does (self-rewarding, loop/self_reward.py).
+  Problems with no pair (all right, all wrong, or one distinct answer) are counted.
   `select.pairs: correction | both` adds (or only uses) self-correction pairs: revisions of a wrong
   attempt, a correct one preferred (loop/correction.py), counted as correction_pairs with the
   revisions' wrong -> correct rate (revision_w2c).
@@ -25,6 +26,7 @@ from ..select import build_pairs, select, selection_metrics
 from ..tasks.formats import plain_record
 from .context import RoundContext, RoundSettings
 from .correction import Revisions, revise
+from .self_reward import judge_verdicts
 
 
 def pseudo_label_scores(problems: Sequence[Problem], samples: Sequence[Sample], scores: Sequence[Score],
@@ -51,6 +53,8 @@ def pairs_step(ctx: RoundContext, index: int, problems, samples, scores,
     verdicts, label = scores, {}
     if sel.rule == "majority":
         verdicts, label = pseudo_label_scores(problems, samples, scores, sel.min_share, ctx.cfg.task.answer_match)
+    elif sel.rule == "judge":  # self-rewarding: the policy's own verdicts (loop/self_reward.py)
+        verdicts, label = judge_verdicts(ctx, index, problems, samples, scores)
     revisions = revise(ctx, index, problems, samples, scores, settings) if sel.pairs != "answer" else None
     if ctx.run.has(index, "pairs.jsonl"):
         pairs = ctx.run.read_records(index, "pairs.jsonl")

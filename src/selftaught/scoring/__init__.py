@@ -10,6 +10,8 @@ signature; GRPO reaches them through `train.rewards.trl_reward`, an adapter to T
 | `judge`                | `make_judge(generator)`      | a model with logits      | [0, 1]   |
 | `verifier`             | `LearnedVerifier(path)`      | option `verifier_path`   | [0, 1]   |
 | `prm`, `prm_{min,prod,last}` | `LearnedVerifier(path, agg)` | option `prm_path`  | [0, 1]   |
+| `judge_rationale`      | `RationaleJudge(generator)`  | a generator              | [0, 1]   |
+| `judge_pairwise`       | `PairwiseJudge(generator)`   | a generator              | [0, 1]   |
 
 Each registers itself in `SCORERS` at the bottom of its module (with whether its values are bounded in
 [0, 1]); `make_scorer(name, task=..., generator=...)` builds one by registered name or `module:object`.
@@ -26,6 +28,7 @@ from .confidence import (borda_weights, make_mean_logprob, make_self_certainty, 
 from .equivalence import AnswerGroup, Equivalence, Vote, equivalent, group_answers, looks_mathematical, normalize, vote
 from .judge import JUDGE_VERSION, Judge, make_judge, question_of
 from .oracle import make_oracle
+from .rationale_judge import RATIONALE_JUDGE_VERSION, PairwiseJudge, RationaleJudge, parse_choice, parse_verdict
 from .spec import SCORERS, Scorer, as_scorer, scorer_spec
 
 BORDA_P = 0.5  # Borda weight exponent: rank r of N weighs (N - r + 1) ** BORDA_P
@@ -41,7 +44,8 @@ def make_scorer(name: str, task: Any = None, generator: Any = None, equivalence:
 
 
 __all__ = [
-    "AnswerGroup", "BORDA_P", "Equivalence", "JUDGE_VERSION", "Judge", "SCORERS", "Scorer", "Vote", "as_scorer",
+    "AnswerGroup", "BORDA_P", "Equivalence", "JUDGE_VERSION", "Judge", "PairwiseJudge", "RATIONALE_JUDGE_VERSION",
+    "RationaleJudge", "SCORERS", "parse_choice", "parse_verdict", "Scorer", "Vote", "as_scorer",
     "borda_weights",
     "equivalent", "group_answers", "looks_mathematical", "make_judge", "make_mean_logprob", "make_oracle",
     "make_scorer", "make_self_certainty", "make_self_certainty_borda", "normalize", "question_of",

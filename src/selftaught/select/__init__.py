@@ -6,13 +6,15 @@ Rules (one module each, registered in `SELECTION_RULES` at the bottom of the mod
 - `correct`    verified-correct samples (STaR / RFT / ReST-EM)
 - `threshold`  samples whose score (reward, confidence, a Sample.stats key, or given values) >= threshold
 - `majority`   label-free: samples agreeing with their problem's majority answer (pseudo-label)
+- `judge`      label-free: samples the policy's own judge called correct (self-rewarding; judgments.py)
 
 A rule can also be named as "package.module:factory" for a user's own factory with the same shape.
 `rule_options` gives a factory the `select.*` keys it names as parameters (`score` as `key`), the
 round's seed, and `select.options`.
 
 Builders: `to_sft_record` (chat `messages`), `build_pairs` (DPO `prompt/chosen/rejected`),
-`build_correction_pairs` (DPO pairs of revisions of a wrong attempt);
+`build_correction_pairs` (DPO pairs of revisions of a wrong attempt), `build_judgment_pairs` (DPO pairs of
+a judge's judgments: self-rationalization);
 `selection_metrics` measures a selection against the verifier.
 """
 
@@ -27,6 +29,7 @@ from ..core.records import Problem, Sample, Score
 from ..core.registry import did_you_mean
 from .common import SELECTION_RULES, Selector
 from .correct import make_correct
+from .judgments import build_judgment_pairs, make_judged
 from .majority import make_majority
 from .pairs import build_correction_pairs, build_pairs, spread_pairs
 from .records import Selected, prompt_messages, question_only, to_sft_record
@@ -52,7 +55,7 @@ def get_selector(rule: str, **opts: Any) -> Selector:
     >>> get_selector("corect")
     Traceback (most recent call last):
     ...
-    selftaught.core.errors.ConfigError: unknown selection rule `corect` (did you mean `correct`?); known: correct, majority, prm_filter, threshold.
+    selftaught.core.errors.ConfigError: unknown selection rule `corect` (did you mean `correct`?); known: correct, judge, majority, prm_filter, threshold.
     """
     factory = rule_factory(rule)
     params = inspect.signature(factory).parameters
@@ -104,7 +107,8 @@ def select(rule: str, problems: Sequence[Problem], samples: Sequence[Sample],
 
 
 __all__ = [
-    "CONFIG_KEYS", "SELECTION_RULES", "Selected", "Selector", "build_correction_pairs", "build_pairs", "get_selector",
+    "CONFIG_KEYS", "SELECTION_RULES", "Selected", "Selector", "build_correction_pairs", "build_judgment_pairs",
+    "build_pairs", "get_selector", "make_judged",
     "make_correct",
     "make_majority", "make_threshold", "prompt_messages", "sample_value", "select",
     "question_only", "rule_factory", "rule_options", "selection_metrics", "spread_pairs", "to_sft_record",
