@@ -37,7 +37,6 @@ from selftaught.inference.runner import evaluate_strategy  # noqa: E402
 from selftaught.metrics.calibration import brier_score, expected_calibration_error  # noqa: E402
 from selftaught.metrics.exploit import auroc  # noqa: E402
 from selftaught.metrics.stats import wilson_interval  # noqa: E402
-from selftaught.scoring import make_scorer  # noqa: E402
 from selftaught.train.prm import VerifierTrainConfig  # noqa: E402
 from selftaught.train.verifier import is_trained, outcome_records, train_verifier  # noqa: E402
 from strategies import make_generator, paired_diff  # noqa: E402

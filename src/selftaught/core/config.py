@@ -357,6 +357,14 @@ class LoopConfig(_Section):
     fresh_problems: bool = Field(True, description="Draw new training problems each round (else reuse round 1's).")
 
 
+def http_urls(urls: list[str]) -> list[str]:
+    """The base URLs unchanged, or a ValueError naming those that are not http(s)."""
+    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
+    if bad:
+        raise ValueError(f"base URLs start with http:// or https://, got {bad}")
+    return urls
+
+
 class TeacherConfig(_Section):
     enabled: bool = Field(False, description="Sources without a problem generator (JSONL / datasets files): a "
                           "teacher model on an OpenAI-compatible server writes variants of the failing problems, "
@@ -374,13 +382,7 @@ class TeacherConfig(_Section):
     max_new_tokens: int = Field(512, ge=1, description="Most tokens of one teacher completion.")
     timeout_s: float = Field(300.0, gt=0.0, description="Read timeout of one teacher request, in seconds.")
 
-    @field_validator("base_urls")
-    @classmethod
-    def _http_urls(cls, urls: list[str]) -> list[str]:
-        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
-        if bad:
-            raise ValueError(f"base URLs start with http:// or https://, got {bad}")
-        return urls
+    _http_urls = field_validator("base_urls")(classmethod(lambda cls, urls: http_urls(urls)))
 
 
 class SynthesisConfig(_Section):
@@ -506,13 +508,7 @@ class ServerConfig(_Section):
     reload_timeout_s: float = Field(900.0, gt=0.0, description="Seconds allowed for reload_command plus the servers "
                                     "answering again.")
 
-    @field_validator("base_urls")
-    @classmethod
-    def _http_urls(cls, urls: list[str]) -> list[str]:
-        bad = [u for u in urls if not u.startswith(("http://", "https://"))]
-        if bad:
-            raise ValueError(f"base URLs start with http:// or https://, got {bad}")
-        return urls
+    _http_urls = field_validator("base_urls")(classmethod(lambda cls, urls: http_urls(urls)))
 
 
 class Config(_Section):

@@ -19,7 +19,6 @@ A path that is not such a verifier, or an unknown aggregation, is a ConfigError 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,6 +30,7 @@ from ..tasks.steps import DEFAULT_SEPARATOR, split_steps
 from .judge import question_of
 from .spec import SCORERS, Scorer
 from .step_scorers import STEP_SCORERS
+from .step_scorers import aggregate as aggregate_steps
 
 VERIFIER_FILE = "verifier.json"
 KINDS = ("outcome", "prm", "dpo")  # dpo: V-STaR's DPO-trained verifier (scoring/vstar.py)
@@ -77,13 +77,7 @@ def aggregate(scores: Sequence[float], how: str = "min") -> float:
     (0.5, 0.25, 0.7)
     """
     check_aggregation(how)
-    if not scores:
-        return 0.0
-    if how == "min":
-        return float(min(scores))
-    if how == "prod":
-        return float(math.prod(scores))
-    return float(scores[-1])
+    return aggregate_steps(scores, how)
 
 
 def check_aggregation(how: str) -> None:
