@@ -9,7 +9,8 @@ A cell's row reads its rounds' metrics.json: `eval/accuracy` (95% Wilson interva
 the model's own most common answer), `eval/answer_entropy` and `eval/top_answer_share` at the last round,
 the largest `eval/truncated_rate` and `rollout/truncated_rate` and `eval/conflict_rate` over the rounds, and
 `eval/collapse` per round. A gain is "real" when the last round's interval lies above both constant baselines
-and above round 0's accuracy; "collapse" when the collapse check fired in the last round.
+and above round 0's accuracy; the warning column says why the collapse check fired in the last round (one
+answer on over half the problems, or accuracy within the interval of a constant answer).
 """
 
 from __future__ import annotations
@@ -32,12 +33,17 @@ def pct(x: float | None) -> str:
 
 
 def verdict(first: dict, last: dict) -> str:
-    if last.get("eval/collapse"):
-        return "collapse"
+    """`real gain` (the last round's interval above both constant baselines and round 0) or `no clear gain`,
+    plus why the collapse check fired in the last round, if it did."""
     low = last.get("eval/accuracy_low", 0.0)
     baselines = max(last.get("eval/const_gold_acc", 0.0), last.get("eval/const_model_acc", 0.0),
                     first.get("eval/accuracy", 0.0))
-    return "real gain" if low > baselines else "no clear gain"
+    out = "real gain" if low > baselines else "no clear gain"
+    if last.get("eval/collapse"):
+        dominant = (last.get("eval/top_answer_share") or 0.0) > 0.5
+        out += "; warning: " + ("one answer on over half the problems" if dominant else
+                                "no better than a constant answer")
+    return out
 
 
 def cell_row(task: str, variant: str, seed: str, ms: list[dict]) -> str:
