@@ -10,6 +10,7 @@ same choices again.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -38,7 +39,7 @@ class Arm:
         return cls(key, None)
 
 
-class Curriculum:
+class Curriculum(ABC):
     """Base of every mode: plans each round's arms, learns from its scored samples, saves its state."""
 
     mode: ClassVar[str] = ""
@@ -47,25 +48,30 @@ class Curriculum:
         self.options, self.arms, self.seed = options, list(arms), seed
         self.weights: dict[str, float] = {}  # source -> mixture weight (curriculum/sources.py sets it)
 
+    @abstractmethod
     def plan(self, index: int, n: int) -> dict[Arm, int]:
         """How many of round `index`'s `n` training problems each arm gives (sums to n)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def update(self, index: int, problems: list[Problem], samples: list[Sample],
                scores: list[Score]) -> dict[str, Any]:
         """Learn from round `index`'s scored training samples; returns `curriculum/...` metrics."""
-        raise NotImplementedError
+        ...
 
     def eval_arms(self) -> list[Arm]:
         """The arms the held-out evaluation covers every round."""
         return list(self.arms)
 
+    @abstractmethod
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly (JSON-serialisable, the rng state included)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Continue from what `state_dict` returned."""
+        ...
 
 
 CURRICULA: Registry[type[Curriculum]] = Registry("curriculum mode", package="selftaught.curriculum")
