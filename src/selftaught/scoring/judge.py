@@ -72,13 +72,7 @@ class Judge:
         return [{"role": "user", "content": text}]
 
     def __call__(self, problems: list[Problem], samples: list[Sample]) -> list[float]:
-        if len(problems) != len(samples):
-            raise ValueError(f"judge: {len(problems)} problems for {len(samples)} samples.")
-        keys = [(question_of(p), s.text.strip()) for p, s in zip(problems, samples)]
-        todo: dict[tuple[str, str], list[dict[str, str]]] = {}
-        for key, problem, sample in zip(keys, problems, samples):
-            if key not in self.cache and key not in todo:
-                todo[key] = self.messages(problem, sample)
+        keys, todo = pending(problems, samples, self.cache, self.messages)
         items = list(todo.items())
         for start in range(0, len(items), self.batch_size):
             chunk = items[start:start + self.batch_size]
@@ -126,3 +120,16 @@ def _build_judge(generator: Any = None) -> Judge:
 
 
 SCORERS.register("judge", Scorer(_build_judge, bounded=True))
+
+
+def pending(problems: list[Problem], samples: list[Sample], cache: dict, messages) -> tuple[list, dict]:
+    """(a (question, answer) key per sample, {key: messages(problem, sample)} for the keys not in `cache`):
+    each distinct answer to a question is judged once, however often it appears."""
+    if len(problems) != len(samples):
+        raise ValueError(f"judge: {len(problems)} problems for {len(samples)} samples.")
+    keys = [(question_of(p), s.text.strip()) for p, s in zip(problems, samples)]
+    todo: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for key, problem, sample in zip(keys, problems, samples):
+        if key not in cache and key not in todo:
+            todo[key] = messages(problem, sample)
+    return keys, todo

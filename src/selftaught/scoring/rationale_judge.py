@@ -29,7 +29,7 @@ from typing import Any
 from ..core.errors import ConfigError
 from ..core.records import Problem, Sample, SamplingParams
 from ..core.seeds import seed_for
-from .judge import question_of
+from .judge import pending, question_of
 from .spec import SCORERS, Scorer
 
 RATIONALE_JUDGE_VERSION = "r1"  # bump when a prompt or the examples change
@@ -115,13 +115,8 @@ class RationaleJudge:
 
     def judge(self, problems: list[Problem], samples: list[Sample]) -> list[list[dict[str, Any]]]:
         """Per sample, its `m` judgments: {"text", "verdict"} (verdict None: a parse failure)."""
-        if len(problems) != len(samples):
-            raise ValueError(f"judge: {len(problems)} problems for {len(samples)} samples.")
-        keys = [(question_of(p), s.text.strip()) for p, s in zip(problems, samples)]
-        todo: dict[tuple[str, str], list[dict[str, str]]] = {}
-        for key, problem, sample in zip(keys, problems, samples):
-            if key not in self.cache and key not in todo:
-                todo[key] = judge_messages(problem, sample.text, self.prompt)
+        keys, todo = pending(problems, samples, self.cache,
+                             lambda problem, sample: judge_messages(problem, sample.text, self.prompt))
         if todo:
             outs = self.generator.generate(list(todo.values()), self.params, n=self.m)
             for key, row in zip(todo, outs):
