@@ -96,11 +96,15 @@ class Loop:
             if cfg.loop.kind == "bstar":
                 settings, control = choose_settings(ctx, index)
                 metrics.update(control)
-            problems = ctx.train_problems(index)
+            tick = time.time()
+            problems = ctx.train_problems(index)  # the curriculum's plan, then its arms' problems drawn
+            curriculum_s = time.time() - tick
             samples, scores, metrics["time/sample"] = sample_and_score(ctx, index, problems, settings)
             metrics.update(prefixed("rollout", round_metrics(problems, samples, scores, ks=ctx.ks)))
             metrics.update(prefixed("exploit", scorer_aurocs(samples, scores)))
+            tick = time.time()
             metrics.update(curriculum_step(ctx, index, problems, samples, scores))  # the round's own problems
+            metrics["time/curriculum"] = round(curriculum_s + time.time() - tick, 3)
             problems, samples, scores, synth = synthesis_stage(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("synth", synth))
             metrics.update(verifier_stage(ctx, index, problems, samples, scores))  # learned verifiers (verifier.kinds)
