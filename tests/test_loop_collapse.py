@@ -48,3 +48,34 @@ def test_answering_each_problem_is_not_collapse(tiny_path, tmp_path, monkeypatch
     assert rows[1]["rollout/collapse"] is False
     assert "answer collapse" not in printed and "answer collapse" not in table and 'id="collapse"' not in html
     assert " !" not in table and "gold-const" in table
+
+
+def _selected_answers(tmp_path):
+    import json
+    rows = [json.loads(line) for line in (tmp_path / "run" / "rounds" / "001" / "selected.jsonl").open()]
+    return [r["messages"][-1]["content"].rsplit("Answer: ", 1)[1] for r in rows], rows
+
+
+@pytest.mark.parametrize("share", [None, 0.25])
+def test_max_answer_share_caps_the_most_common_answer_in_the_training_records(tiny_path, tmp_path, monkeypatch,
+                                                                             share):
+    """A model right on every problem, where "1" is the gold answer of 5 in 8: rule `correct` keeps every
+    problem's record, 5 in 8 of them "1"; under a 0.25 cap "1" keeps only as many records as a quarter of
+    the round's records allows, one per problem, and the other answers are all kept."""
+    def respond(prompt, pid, j, params):
+        return f"Counting gives it {j}.\nAnswer: {gold_of(int(pid.rsplit('-', 1)[1]))}"
+
+    generator = ScriptedGenerator(respond)
+    monkeypatch.setattr(rounds_mod.ModelState, "generator", lambda self, *a, **k: generator)
+    cfg = loop_config(tiny_path, "task.callable=loop_task:make_mostly_one_task", "loop.rounds=1",
+                      "task.n_eval=8", "task.n_train=16", "sampling.n=2", f"select.max_answer_share={'null' if share is None else share}")
+    rows = run_loop(cfg, str(tmp_path / "run"), console=Console(record=True))
+    answers, records = _selected_answers(tmp_path)
+    ones, others = answers.count("1"), [a for a in answers if a != "1"]
+    if share is None:
+        assert len(answers) == 32 and ones == 20  # 10 problems of 16 have gold "1", two samples each
+        assert rows[1]["select/top_answer_share"] == pytest.approx(20 / 32)
+    else:
+        assert len(others) == 12 and ones == 4  # 4 <= 0.25 x 16, while 5 > 0.25 x 17
+        assert len({r["problem_id"] for r in records if r["messages"][-1]["content"].endswith("Answer: 1")}) == 4
+        assert rows[1]["select/top_answer_share"] == pytest.approx(4 / 16)

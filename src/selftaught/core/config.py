@@ -151,6 +151,11 @@ class SelectConfig(_Section):
     min_share: float = Field(0.0, ge=0.0, le=1.0, description="For `majority`: least vote share of the majority answer.")
     dedupe: bool = Field(True, description="Drop repeated completions of the same problem (after whitespace normalisation).")
     max_per_problem: int | None = Field(None, ge=1, description="Keep at most this many samples per problem (None: all).")
+    max_answer_share: float | None = Field(
+        None, gt=0.0, le=1.0, description="Answer-balanced selection against answer collapse: no one answer (its "
+        "equivalence group) may be more than this share of a round's kept records; an answer over it keeps a "
+        "seeded subset spread over its problems (at least one record). None: no cap. Applies to the rules that keep "
+        "samples (correct, threshold, majority, prm_filter, a user's rule), not to DPO pairs or GRPO.")
     rationalize: bool = Field(False, description="STaR rationalization: for problems with no correct sample, retry with "
                               "the gold answer as a hint and keep rationales that reach it (trained without the hint).")
     n_star: int = Field(4, ge=1, description="B-STaR balance score target: correct selected samples wanted per problem.")

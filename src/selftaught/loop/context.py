@@ -105,6 +105,15 @@ class RoundContext:
         return rule_options(self.cfg.select, self.seed("select", index), settings.threshold,
                             self.cfg.task.answer_match)
 
+    def choose(self, problems: list[Problem], samples: list[Sample], scores: list[Score],
+               settings: RoundSettings, index: int) -> list:
+        """What select.rule keeps of round `index`'s samples, under select.max_answer_share."""
+        from ..select import select
+        from ..select.balance import cap_answer_share
+
+        chosen = select(self.cfg.select.rule, problems, samples, scores, **self.rule_options(settings, index))
+        return cap_answer_share(chosen, self.cfg.select.max_answer_share, self.seed("select", index, 1))
+
     def score(self, problems: list[Problem], samples: list[Sample]) -> list[Score]:
         """The task's verdict on each sample (`task.score(problem, completion)`), stamped with its sample id;
         `conflicting` / `truncated` as tasks/verdicts.py decides (task.multiple_answers)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..core.io import write_json
 from ..metrics import round_metrics
-from ..select import select, selection_metrics
+from ..select import selection_metrics
 from .context import RoundContext, RoundSettings
 
 
@@ -69,7 +69,7 @@ def probe_grid(ctx: RoundContext, index: int) -> list[dict[str, Any]]:
         rollout = round_metrics(problems, samples, scores, ks=ctx.ks)
         for threshold in thresholds:
             settings = replace(ctx.default_settings(), temperature=temperature, threshold=threshold)
-            chosen = select(cfg.select.rule, problems, samples, scores, **ctx.rule_options(settings, index))
+            chosen = ctx.choose(problems, samples, scores, settings, index)
             m = selection_metrics(problems, samples, scores, chosen, n_star=cfg.select.n_star)
             grid.append({"temperature": temperature, "threshold": threshold, "balance": m["balance"],
                          "precision": m["precision"], "recall": m["recall"], "pass@1": rollout.get("pass@1"),

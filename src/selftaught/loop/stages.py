@@ -11,7 +11,7 @@ from typing import Any
 from ..core.records import Problem, Sample, SamplingParams, Score
 from ..metrics import eval_metrics, round_metrics
 from ..metrics.arms import arm_metrics
-from ..select import question_only, select, selection_metrics, to_sft_record
+from ..select import question_only, selection_metrics, to_sft_record
 from ..tasks.verdicts import resolve_max_new_tokens
 from .context import RoundContext, RoundSettings
 from .rationalize import rationalize
@@ -75,7 +75,7 @@ def select_step(ctx: RoundContext, index: int, problems: list[Problem], samples:
     if ctx.run.has(index, "selected.jsonl"):
         return ctx.run.read_records(index, "selected.jsonl")
     sel = ctx.cfg.select
-    chosen = select(sel.rule, problems, samples, scores, **ctx.rule_options(settings, index))
+    chosen = ctx.choose(problems, samples, scores, settings, index)
     if sel.rationalize:
         chosen += rationalize(ctx, index, problems, samples, scores, settings)
     if sel.strip_few_shot:  # STaR: fine-tune on question -> rationale, no worked examples

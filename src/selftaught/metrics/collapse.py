@@ -53,7 +53,7 @@ def answer_counts(answers: Sequence[str | None]) -> list[tuple[str, int]]:
     for a in answers:
         if a is None:
             continue
-        key = _number(normalize(a))
+        key = answer_key(a)
         counts[key] += 1
         first.setdefault(key, a.strip())
     keys = list(first)  # first-seen order
@@ -68,6 +68,15 @@ def answer_counts(answers: Sequence[str | None]) -> list[tuple[str, int]]:
     order = {k: i for i, k in enumerate(keys)}
     ranked = sorted(merged.items(), key=lambda kv: (-kv[1][1], order[kv[0]]))
     return [(rep, n) for _, (rep, n) in ranked]
+
+
+def answer_key(answer: str) -> Any:
+    """The key answers are counted under: a plain number's value, else the normalised text.
+
+    >>> answer_key(" 1.0 ") == answer_key("1"), answer_key("Paris") == answer_key("paris")
+    (True, True)
+    """
+    return _number(normalize(answer))
 
 
 def _number(key: str) -> Any:

@@ -10,6 +10,8 @@ Keys (put them under "select/" in a round's metrics):
     f1              their harmonic mean
     balance         B-STaR balance score of the selection (see metrics.exploit.balance_score)
     label_accuracy  for pseudo-labels (rule `majority`): fraction of kept problems whose label is right
+    top_answer_share  share of the kept samples (with a parsed answer) that give the most common answer:
+                    near 1 the round trains on one answer (answer collapse; select.max_answer_share caps it)
 
 Precision, recall, F1 and balance use only problems with a gold answer (`Problem.answer`) and
 assume the scores' verdicts come from a verifier against it; they are None when there are none.
@@ -17,11 +19,13 @@ assume the scores' verdicts come from a verifier against it; they are None when 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
 from ..core.records import Problem, Sample, Score
+from ..metrics.collapse import answer_key
 from ..metrics.exploit import balance_counts, balance_score, precision_recall_f1
 from ..metrics.grouping import group_by_problem
 from .records import Selected
@@ -64,7 +68,14 @@ def selection_metrics(problems: Sequence[Problem], samples: Sequence[Sample], sc
                                                  [s.id in kept_ids for s in g.samples], g.correct)
                                   for g in labelled], n_star) if labelled else None,
         "label_accuracy": float(np.mean(list(label_by_problem.values()))) if label_by_problem else None,
+        "top_answer_share": _top_share([sc.extracted for sc in scores if sc.sample_id in kept_ids]),
     }
+
+
+def _top_share(answers: list[str | None]) -> float | None:
+    """Share of the parsed answers in their most common group (answer_key), None without any."""
+    keys = Counter(answer_key(a) for a in answers if a is not None)
+    return max(keys.values()) / sum(keys.values()) if keys else None
 
 
 def _field(sel: SelectedLike, name: str) -> Any:
