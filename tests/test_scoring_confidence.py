@@ -97,3 +97,18 @@ def test_judge_reads_p_yes_from_logits_and_caches(tiny_model_and_tokenizer):
         p = torch.softmax(model(ids).logits[0, -1], -1)
     expected = float(p[j.yes_ids].sum() / (p[j.yes_ids].sum() + p[j.no_ids].sum()))
     assert values[3] == pytest.approx(expected, rel=1e-4)
+
+
+def test_judge_reads_p_yes_through_the_fast_sampler_too(tiny_model_and_tokenizer):
+    """The fast backend gives the judge the same next-token probabilities as hf (it used to fall back to a
+    0/1 greedy reply without saying so)."""
+    from selftaught.models import HFGenerator
+    from selftaught.models.fast import FastGenerator
+
+    model, tok = tiny_model_and_tokenizer
+    fast, hf = make_judge(FastGenerator(model, tok)), make_judge(HFGenerator(model, tok))
+    assert fast.has_logits
+    problems = [Problem("a", "?", meta={"question": "1+1?"}), Problem("b", "?", meta={"question": "20+2?"})]
+    samples = [Sample("a", "1 + 1 = 2\nAnswer: 2", 2), Sample("b", "Answer: 23", 2)]
+    values = fast(problems, samples)
+    assert values == pytest.approx(hf(problems, samples), rel=1e-5) and all(0 < v < 1 for v in values)

@@ -161,6 +161,11 @@ class FastGenerator:
         self._suspects: dict[tuple[str, ...], list[int]] = {}
 
     # ---- public API --------------------------------------------------------------------------------
+
+    def encode(self, prompts) -> list[list[int]]:
+        """Token ids per prompt, as the sampler reads them (the hf generator's encoding): scorers that run the
+        model's forward pass themselves (the prompted judge's P(yes)) read the same tokens through either backend."""
+        return self._hf.encode(prompts)
     def generate(self, prompts: list[Prompt], params: SamplingParams, n: int = 1,
                  problem_ids: list[str] | None = None) -> list[list[Sample]]:
         """n samples for each prompt, in prompt order (greedy: one decode, copied n times)."""
