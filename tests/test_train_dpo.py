@@ -63,6 +63,18 @@ def test_pairs_need_the_three_fields(tiny_model_and_tokenizer):
         train_dpo(model, tok, [{"prompt": "q", "chosen": "a"}], cfg(), "cpu", 0)
 
 
+def test_prompts_that_fill_max_length_are_a_config_error_before_training(tiny_model_and_tokenizer):
+    """A judge prompt longer than train.max_length leaves TRL nothing to train on: say so, naming the key."""
+    from selftaught.core.errors import ConfigError
+
+    model, tok = tiny_model_and_tokenizer
+    long = [dict(p, prompt=[{"role": "user", "content": "x" * 80}]) for p in PAIRS]
+    with pytest.raises(ConfigError, match="train.max_length is 48 tokens.*at least \\d+ tokens"):
+        train_dpo(model, tok, long, cfg(max_length=48), "cpu", 0)
+    with pytest.raises(ConfigError, match="train.max_length"):  # text prompts (plain format) too
+        train_dpo(model, tok, [dict(p, prompt="y" * 60) for p in PAIRS], cfg(max_length=32), "cpu", 0)
+
+
 def test_cpu_scores_completion_positions_only_with_the_same_losses(monkeypatch):
     """On a CPU the fused LM head sees only the labelled (completion) rows, as TRL does on a GPU; same losses."""
     from contextlib import nullcontext

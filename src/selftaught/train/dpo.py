@@ -14,9 +14,10 @@ import copy
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..core.config import TrainConfig
+from ..core.errors import ConfigError
 from .common import (common_args, finish, labelled_positions_only, lora_config, quiet_trainer, result_of, tracker_dir,
                      train_with_progress)
 from .round import TRAINERS, Trainer
@@ -50,6 +51,7 @@ def train_dpo(model, tokenizer, pairs: list[dict[str, Any]], cfg: TrainConfig, d
     missing = [k for k in PAIR_FIELDS if k not in pairs[0]]
     if missing:
         raise ValueError(f"train_dpo: pairs need prompt/chosen/rejected, missing {missing}")
+    check_prompt_lengths(tokenizer, pairs, cfg.max_length)
     start = time.time()
     datasets.disable_progress_bars()
     dataset = datasets.Dataset.from_list([{k: p[k] for k in PAIR_FIELDS} for p in pairs])
@@ -70,6 +72,24 @@ def train_dpo(model, tokenizer, pairs: list[dict[str, Any]], cfg: TrainConfig, d
     result = result_of(trainer, out, start, DPO_KEYS)
     result.extra["train/pairs"] = len(pairs)
     return finish(trainer, tokenizer, cfg, save_dir, base_path), result
+
+
+def check_prompt_lengths(tokenizer, pairs: list[dict[str, Any]], max_length: int | None) -> None:
+    """A ConfigError when every pair's prompt alone fills train.max_length: TRL would keep no completion
+    tokens of any pair and train on nothing (it reports only `num_samples=0`). Long judge prompts with
+    their rationales (select.rule judge, `selftaught judge-train`) are where this happens."""
+    if max_length is None:
+        return
+    lengths = []
+    for p in pairs:
+        prompt = p["prompt"]
+        ids = (tokenizer(prompt, add_special_tokens=True)["input_ids"] if isinstance(prompt, str) else
+               tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True))
+        lengths.append(len(ids["input_ids"] if isinstance(ids, Mapping) else ids))  # a BatchEncoding in newer transformers
+    if lengths and min(lengths) >= max_length:
+        raise ConfigError(f"train.max_length is {max_length} tokens, but every DPO pair's prompt is at least "
+                          f"{min(lengths)} tokens (longest {max(lengths)}), so no pair keeps a token of its answers "
+                          f"to train on; raise train.max_length above {max(lengths) + 64} or shorten the prompts.")
 
 
 def _run(cfg, model, tokenizer, records, device, seed, *, save_dir, log_dir, base_path, task=None, ref_model=None):
