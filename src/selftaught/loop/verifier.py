@@ -3,7 +3,7 @@ attempts with them, and log how well they tell right from wrong.
 
     rounds/NNN/verifier/               the outcome verifier trained on round NNN's attempts (data: round)
     rounds/001/verifier/               ... or once, on a labelled pool (data: pool; verifier_pool_*.jsonl)
-    rounds/NNN/prm/                    the PRM trained on round NNN's step_labels.jsonl (when present)
+    rounds/NNN/prm/                    the PRM trained on round NNN's step_labels.jsonl (loop/step_labels.py)
     rounds/NNN/verifier_scores.jsonl   per sample: `verifier`, `prm`, `prm_min` (as written into Sample.stats)
     rounds/NNN/verifier_metrics.json   the stage's metrics
 
@@ -71,7 +71,10 @@ def train_kind(ctx: RoundContext, index: int, kind: str, k: int, problems: list[
     vc, folder = ctx.cfg.verifier, folder_of(ctx, index, kind)
     if not is_trained(folder):
         if kind == "prm":
+            from .step_labels import prm_records
+
             records = ctx.run.read_records(index, STEP_LABELS) if ctx.run.has(index, STEP_LABELS) else []
+            records = prm_records(records, vc.prm_labels)
         elif vc.data == "pool":
             records = outcome_records(*pool_attempts(ctx))
         else:
