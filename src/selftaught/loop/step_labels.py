@@ -26,9 +26,10 @@ from ..scoring.mc_labels import MCSettings, check_step_labels, mc_step_labels
 from ..tasks.step_truth import step_truth_for
 from ..tasks.steps import split_steps, step_separator
 from .context import RoundContext
-from .verifier import STEP_LABELS
 
-__all__ = ["check_step_label_task", "prm_records", "step_labels_stage", "wants_step_labels"]
+__all__ = ["STEP_LABELS", "check_step_label_task", "prm_records", "step_labels_stage", "wants_step_labels"]
+
+STEP_LABELS = "step_labels.jsonl"  # the round's file; the PRM (loop/verifier.py) trains on it
 
 
 def wants_step_labels(cfg: Config) -> bool:

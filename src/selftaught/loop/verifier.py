@@ -26,10 +26,11 @@ from ..core.records import NO_ANSWER, Problem, Sample, Score
 from ..metrics.calibration import expected_calibration_error
 from ..metrics.exploit import auroc
 from .context import RoundContext
+from .step_labels import STEP_LABELS, prm_records
 
 KIND_DIRS = {"outcome": "verifier", "prm": "prm"}
 STAT_OF = {"outcome": "verifier", "prm": "prm"}
-SCORES_FILE, METRICS_FILE, STEP_LABELS = "verifier_scores.jsonl", "verifier_metrics.json", "step_labels.jsonl"
+SCORES_FILE, METRICS_FILE = "verifier_scores.jsonl", "verifier_metrics.json"
 
 
 def verifier_stage(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
@@ -71,8 +72,6 @@ def train_kind(ctx: RoundContext, index: int, kind: str, k: int, problems: list[
     vc, folder = ctx.cfg.verifier, folder_of(ctx, index, kind)
     if not is_trained(folder):
         if kind == "prm":
-            from .step_labels import prm_records
-
             records = ctx.run.read_records(index, STEP_LABELS) if ctx.run.has(index, STEP_LABELS) else []
             records = prm_records(records, vc.prm_labels)
         elif vc.data == "pool":
