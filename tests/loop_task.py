@@ -91,3 +91,55 @@ class LevelledTask(EvenLengthTask):
 
 def make_levelled_task():
     return LevelledTask()
+
+
+SUM_EXPRESSION = "4 - 1 - 7 + 2 + 5 + 1"  # partial sums 3, -4, -2, 3, 4
+SUM_RIGHT = "4 - 1 = 3\n3 - 7 = -4\n-4 + 2 = -2\n-2 + 5 = 3\n3 + 1 = 4\nAnswer: 4"
+SUM_SLIP = "4 - 1 = 3\n3 - 7 = -4\n-4 + 2 = -3\n-3 + 5 = 2\n2 + 1 = 3\nAnswer: 3"  # first error: step 2
+
+
+class SumTask:
+    """One +/- chain (gold 4) under many ids, named chain_sum so its steps have an exact truth
+    (tasks/step_truth.py); a completion is scored by its `Answer:` line."""
+
+    name, version = "chain_sum", "1"
+
+    def problems(self, split, n, seed, level=None):
+        base = 1000 if split == "eval" else 0
+        return [Problem(f"{split}-{seed}-{i}", [{"role": "user", "content": f"#{base + i}: {SUM_EXPRESSION} ="}], "4",
+                        {"metadata": {"expression": SUM_EXPRESSION}}) for i in range(n)]
+
+    def score(self, problem, completion):
+        from selftaught.tasks.extract import extract_answer
+
+        answer = extract_answer(completion)
+        if answer is None:
+            return Score(problem.id, None, "unparsed", 0.0, "sum")
+        ok = answer.strip() == problem.answer
+        return Score(problem.id, answer, "correct" if ok else "incorrect", float(ok), "sum")
+
+
+def make_sum_task():
+    return SumTask()
+
+
+class MultilineTask(EvenLengthTask):
+    """Gold answers over two lines: newline-separated steps would cut them apart."""
+
+    def problems(self, split, n, seed, level=None):
+        return [Problem(p.id, p.prompt, "1\n2") for p in super().problems(split, n, seed, level)]
+
+
+def make_multiline_task():
+    return MultilineTask()
+
+
+class LabelFreeTask(EvenLengthTask):
+    """Problems without gold answers."""
+
+    def problems(self, split, n, seed, level=None):
+        return [Problem(p.id, p.prompt, None) for p in super().problems(split, n, seed, level)]
+
+
+def make_label_free_task():
+    return LabelFreeTask()

@@ -10,7 +10,9 @@ and writes, under `--out` (default runs/NAME-steps):
                         truth, the labels' agreement with it (`metrics.step_labels`)
 
 Everything is checked before a model loads (`check_step_labels`). Seeds come from the run seed's
-"steps" stage: index 0 samples the solutions, index 1 the continuations. Registered in cli/main.py.
+"steps" stage: index 0 samples the solutions, index 1 the continuations. `--k` and `--search` default to
+the recipe's `verifier.label_k` / `verifier.label_search`, the keys the loop's step-label stage
+(loop/step_labels.py) labels each round's attempts with. Registered in cli/main.py.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ def label_steps_command(
     overrides: Optional[list[str]] = set_option(),
     n: int = typer.Option(30, "--n", min=1, help="Training problems to sample solutions for."),
     solutions: int = typer.Option(1, "--solutions", min=1, help="Solutions sampled per problem."),
-    k: int = typer.Option(8, "--k", min=1, help="Continuations sampled from each step's prefix."),
-    search: str = typer.Option("all", "--search", help="`all`: every step's prefix; `binary`: only the prefixes "
-                               "a binary search for the first wrong step of each incorrect solution needs."),
+    k: Optional[int] = typer.Option(None, "--k", min=1, help="Continuations sampled from each step's prefix "
+                                    "(default: the recipe's verifier.label_k, 8)."),
+    search: Optional[str] = typer.Option(None, "--search", help="`all`: every step's prefix; `binary`: only the "
+                                         "prefixes a binary search for the first wrong step of each incorrect "
+                                         "solution needs (default: the recipe's verifier.label_search, all)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory (default: runs/NAME-steps)."),
     need_truth: bool = typer.Option(False, "--truth", help="Require the task's exact per-step truth (an error for a "
                                     "task without one); without it the truth is used where the task has one."),
@@ -48,9 +52,10 @@ def label_steps_command(
     from ..tasks import build_task
     from ..tasks.step_truth import step_truth_for
 
-    if search not in ("all", "binary"):
+    if search not in (None, "all", "binary"):
         raise ConfigError(f"--search must be `all` or `binary`, got {search!r}.")
     cfg = load_recipe(recipe, overrides or [])
+    k, search = k or cfg.verifier.label_k, search or cfg.verifier.label_search  # the loop's stage uses the same keys
     task = build_task(cfg.task)
     problems = task.problems("train", n, cfg.seed)
     truth = need_truth or step_truth_for(task) is not None

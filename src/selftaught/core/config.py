@@ -462,9 +462,10 @@ class VerifierConfig(_Section):
     kinds: list[Literal["outcome", "prm"]] = Field(
         default_factory=list, description="Learned verifiers trained each round (empty: none, the default): `outcome` "
         "(a one-logit head on a causal LM, trained on the round's scored attempts, correct vs not; saved to "
-        "rounds/NNN/verifier/) and `prm` (a process reward model trained on the round's step_labels.jsonl when "
-        "present; rounds/NNN/prm/). Each round's samples get `stats` `verifier`, `prm` and `prm_min` from the newest "
-        "verifier trained before them (select.rule threshold with select.score verifier, or rule prm_filter).")
+        "rounds/NNN/verifier/) and `prm` (a process reward model trained on the round's step_labels.jsonl, which "
+        "the loop writes first: verifier.step_labels; rounds/NNN/prm/). Each round's samples get `stats` `verifier`, "
+        "`prm` and `prm_min` from the newest verifier trained before them (select.rule threshold with select.score "
+        "verifier, or rule prm_filter).")
     data: Literal["round", "pool"] = Field(
         "round", description="What the outcome verifier learns from: `round` (each round's own attempts; round r "
         "scores with round r-1's verifier, round 1 with its own), `pool` (once, in round 1, on `pool_size` labelled "
@@ -480,6 +481,23 @@ class VerifierConfig(_Section):
     max_length: int = Field(512, ge=8, description="Longest verifier input in tokens (later steps are dropped).")
     freeze_embeddings: bool = Field(True, description="Keep the input embeddings fixed while the verifier trains "
                                     "(less memory and optimizer state; the head and the blocks train).")
+    step_labels: Literal["auto", "always", "never"] = Field(
+        "auto", description="Monte-Carlo step labels of the round's attempts, written to rounds/NNN/step_labels.jsonl "
+        "before the verifiers train (the PRM's data; the records `selftaught label-steps` writes): `auto` when "
+        "verifier.kinds has `prm`, `always` (also without a PRM), `never` (a PRM then trains only on a "
+        "step_labels.jsonl placed in the round by hand). Cost: label_k continuations per step of each labelled "
+        "attempt, sampled by the model that sampled the round at sampling.temperature / top_p / max_new_tokens.")
+    label_samples: int = Field(64, ge=1, description="Most attempts given step labels per round: a seeded draw, "
+                               "half correct and half not where the round has both (the rest from the other side).")
+    label_k: int = Field(8, ge=1, description="Continuations sampled from each step's prefix for its label "
+                         "(Math-Shepherd's N); also `selftaught label-steps --k`'s default.")
+    label_search: Literal["all", "binary"] = Field(
+        "all", description="Which step prefixes are continued: `all` (every step: a soft and a hard label each) or "
+        "`binary` (OmegaPRM's binary search for the first wrong step of each incorrect attempt: fewer prefixes, "
+        "labels up to that step; correct attempts' steps all right); also `selftaught label-steps --search`'s default.")
+    prm_labels: Literal["hard", "soft"] = Field(
+        "hard", description="What the PRM learns per step: `hard` (right when any continuation reached the gold "
+        "answer) or `soft` (the share that did; a step the binary search did not probe keeps its hard label).")
 
 
 class ServerConfig(_Section):

@@ -36,6 +36,7 @@ from .rundir import RunDir
 from .stages import curriculum_step, evaluate, prefixed, probe, sample_and_score, training_data
 from .synthesis import check_synthesis, synthesis_stage
 from .state import ModelState
+from .step_labels import check_step_label_task, step_labels_stage
 from .tracking import Tracker, check_tracker
 from .verifier import prune_verifiers, verifier_stage
 
@@ -55,6 +56,7 @@ class Loop:
         check_server_follows(self.cfg)  # a loop-only rule: `eval` with the same recipe may use any server
         self.task = build_task(self.cfg.task)
         check_synthesis(self.cfg, self.task)  # a task that cannot make problems fails before a model loads
+        check_step_label_task(self.cfg, self.task)  # step labels (a PRM) of a task without them: before a model loads
         self.state = ModelState(self.cfg, self.run, self.console, task=self.task, launcher=self.launcher,
                                 accelerate_config=self.accelerate_config)
         self.ctx = RoundContext(self.cfg, self.run, self.console, self.task, self.state)
@@ -107,6 +109,7 @@ class Loop:
             metrics["time/curriculum"] = round(curriculum_s + time.time() - tick, 3)
             problems, samples, scores, synth = synthesis_stage(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("synth", synth))
+            metrics.update(step_labels_stage(ctx, index, problems, samples, scores))  # MC step labels (a PRM's data)
             metrics.update(verifier_stage(ctx, index, problems, samples, scores))  # learned verifiers (verifier.kinds)
             records, selection = training_data(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("select", selection))

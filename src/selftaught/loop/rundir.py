@@ -9,7 +9,8 @@
                          revision_*.jsonl (dpo, select.pairs), train_problems.jsonl (grpo),
                          failures.jsonl, synth_*.jsonl, synth.jsonl (synthesis): when the config asks for
                          them; curriculum.json (the curriculum's state after the round),
-                         judgments.jsonl (select.rule judge)
+                         judgments.jsonl (select.rule judge), step_labels.jsonl (verifier.step_labels),
+                         verifier/, prm/, verifier_scores.jsonl (verifier.kinds)
     runs/NAME/judge/                      `selftaught judge-train`: the same layout for a judge's rounds
     runs/NAME/metrics.jsonl               one line a finished round, rebuilt from the metrics.json files
 

@@ -3,7 +3,7 @@ attempts with them, and log how well they tell right from wrong.
 
     rounds/NNN/verifier/               the outcome verifier trained on round NNN's attempts (data: round)
     rounds/001/verifier/               ... or once, on a labelled pool (data: pool; verifier_pool_*.jsonl)
-    rounds/NNN/prm/                    the PRM trained on round NNN's step_labels.jsonl (when present)
+    rounds/NNN/prm/                    the PRM trained on round NNN's step_labels.jsonl (loop/step_labels.py)
     rounds/NNN/verifier_scores.jsonl   per sample: `verifier`, `prm`, `prm_min` (as written into Sample.stats)
     rounds/NNN/verifier_metrics.json   the stage's metrics
 
@@ -26,10 +26,11 @@ from ..core.records import NO_ANSWER, Problem, Sample, Score
 from ..metrics.calibration import expected_calibration_error
 from ..metrics.exploit import auroc
 from .context import RoundContext
+from .step_labels import STEP_LABELS, prm_records
 
 KIND_DIRS = {"outcome": "verifier", "prm": "prm"}
 STAT_OF = {"outcome": "verifier", "prm": "prm"}
-SCORES_FILE, METRICS_FILE, STEP_LABELS = "verifier_scores.jsonl", "verifier_metrics.json", "step_labels.jsonl"
+SCORES_FILE, METRICS_FILE = "verifier_scores.jsonl", "verifier_metrics.json"
 
 
 def verifier_stage(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
@@ -72,6 +73,7 @@ def train_kind(ctx: RoundContext, index: int, kind: str, k: int, problems: list[
     if not is_trained(folder):
         if kind == "prm":
             records = ctx.run.read_records(index, STEP_LABELS) if ctx.run.has(index, STEP_LABELS) else []
+            records = prm_records(records, vc.prm_labels)
         elif vc.data == "pool":
             records = outcome_records(*pool_attempts(ctx))
         else:

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from ..tasks.steps import first_error_search
 from .exploit import auroc
 
-__all__ = ["step_label_agreement", "first_error_places"]
+__all__ = ["step_label_agreement", "first_error_places", "label_truth_agreement"]
 
 
 def first_error_places(found: Sequence[int | None], truth: Sequence[int | None]) -> dict[str, float]:
@@ -77,3 +77,25 @@ def step_label_agreement(records: list[dict[str, Any]], ks: Sequence[int] | None
             "solutions_with_error": sum(r["truth_first_error"] is not None for r in usable),
             "solutions_correct": sum(r["verdict"] == "correct" for r in usable),
             "by_k": [_at_k(usable, k) for k in ks if 1 <= k <= k_max]}
+
+
+def label_truth_agreement(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The records' hard labels against their exact truth, over the labelled steps of records that have one
+    (either search: a binary-search record is compared up to its found first error): `truth_agreement`
+    (share of steps whose label is the truth), `wrong_caught` (share of truly wrong steps labelled wrong),
+    `first_error_exact` (share of records whose first hard-False step is the true first error). Empty
+    without a truth; the per-k table of `search="all"` records is `step_label_agreement`.
+
+    >>> label_truth_agreement([{"labels": [True, False], "truth": [True, True, False], "first_error": 1,
+    ...                         "truth_first_error": 2}])
+    {'truth_steps': 2, 'truth_agreement': 0.5, 'wrong_caught': None, 'first_error_exact': 0.0}
+    """
+    usable = [r for r in records if r.get("truth") is not None]
+    if not usable:
+        return {}
+    pairs = [(bool(x), bool(t)) for r in usable for x, t in zip(r["labels"], r["truth"])]
+    wrong = [x for x, t in pairs if not t]
+    return {"truth_steps": len(pairs),
+            "truth_agreement": sum(x == t for x, t in pairs) / len(pairs) if pairs else None,
+            "wrong_caught": sum(not x for x in wrong) / len(wrong) if wrong else None,
+            "first_error_exact": sum(r["first_error"] == r["truth_first_error"] for r in usable) / len(usable)}
