@@ -89,10 +89,10 @@ if point == "keep":
     synthesis._keep = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
 else:
     real = synthesis.RoundContext.generate_step
-    def step(self, model_round, index, problems, params, n, stem, label):
+    def step(self, model_round, index, problems, params, n, stem, label, **kw):
         if stem == "synth":
             os.kill(os.getpid(), signal.SIGKILL)
-        return real(self, model_round, index, problems, params, n, stem, label)
+        return real(self, model_round, index, problems, params, n, stem, label, **kw)
     synthesis.RoundContext.generate_step = step
 run_loop(conftest.loop_config({tiny!r}, *{sets!r}), {run!r})
 """

@@ -118,6 +118,14 @@ class SamplingConfig(_Section):
         "own default (reasoning-gym datasets with long answers, e.g. number_sorting, need more), else 128. A "
         "completion cut here before its answer is scored `truncated`; a warning names this key when over 10% are.")
     batch_size: int = Field(64, ge=1, description="Sequences generated together (prompts x n).")
+    token_budget: int | None = Field(
+        None, ge=1, description="Equal compute across variants: a round's training attempts stop once this many "
+        "tokens have been sampled. The round's task.n_train problems are taken in a seeded shuffled order (so the "
+        "cut falls evenly over a curriculum's arms) in chunks of sampling.budget_chunk problems, and the round keeps "
+        "the problems sampled before the budget ran out (set task.n_train high enough that it does). None: every "
+        "problem is sampled.")
+    budget_chunk: int = Field(8, ge=1, description="sampling.token_budget: problems sampled per chunk between "
+                              "checks of the budget (the overshoot is at most one chunk).")
     matmul_dtype: Literal["auto", "model", "bfloat16"] = Field(
         "model", description="backend fast: dtype of the sampler's matrix multiplies for training attempts (and "
         "probes). `model` (the default): the model's dtype; `bfloat16`; `auto`: bfloat16 when the model runs in "
@@ -151,6 +159,10 @@ class SelectConfig(_Section):
     min_share: float = Field(0.0, ge=0.0, le=1.0, description="For `majority`: least vote share of the majority answer.")
     dedupe: bool = Field(True, description="Drop repeated completions of the same problem (after whitespace normalisation).")
     max_per_problem: int | None = Field(None, ge=1, description="Keep at most this many samples per problem (None: all).")
+    max_records: int | None = Field(
+        None, ge=1, description="Equal compute across variants: at most this many training records a round (after "
+        "the other select keys), a seeded subset taking one record per problem before any problem's second. None: "
+        "all. With sampling.token_budget it makes variants sample and train on the same amounts.")
     max_answer_share: float | None = Field(
         None, gt=0.0, le=1.0, description="Answer-balanced selection against answer collapse: no one answer (its "
         "equivalence group) may be more than this share of a round's kept records; an answer over it keeps a "

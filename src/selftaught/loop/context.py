@@ -9,8 +9,9 @@ and never sees the loop. `RoundSettings` is what the controller may change from 
 from __future__ import annotations
 
 import json
+import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from rich.console import Console
@@ -121,11 +122,13 @@ class RoundContext:
         return [score_sample(self.task, by_id[x.problem_id], x, self.cfg.task.multiple_answers) for x in samples]
 
     def generate_step(self, model_round: int, index: int, problems: list[Problem], params: SamplingParams,
-                      n: int, stem: str, label: str) -> tuple[list[Sample], list[Score], float]:
+                      n: int, stem: str, label: str, budget: int | None = None
+                      ) -> tuple[list[Sample], list[Score], float]:
         """Samples of `model_round`'s model into rounds/index/{stem}_samples.jsonl (unless there), scored.
 
-        The training attempts use the bare names samples.jsonl / scores.jsonl. Returns
-        (samples, scores, seconds).
+        The training attempts use the bare names samples.jsonl / scores.jsonl. With a token `budget`, only the
+        problems sampled before it ran out have samples (see `generate_budgeted`). Returns (samples, scores,
+        seconds); scores are those of the samples, in their order.
         """
         samples_file, scores_file = ("samples.jsonl", "scores.jsonl") if stem == "samples" else (
             f"{stem}_samples.jsonl", f"{stem}_scores.jsonl")
@@ -133,13 +136,33 @@ class RoundContext:
         if self.run.has(index, samples_file):
             samples = [from_dict(Sample, d) for d in self.run.read_records(index, samples_file)]
         else:
-            samples = self.generate(model_round, problems, params, n, label)
+            samples = (self.generate(model_round, problems, params, n, label) if budget is None else
+                       self.generate_budgeted(model_round, index, problems, params, n, label, budget))
             self.run.write_records(index, samples_file, samples)
         scores = self.score(problems, samples)
         if warning := truncation_warning(scores, f"{section_name(params)}.max_new_tokens", params.max_new_tokens):
             self.console.print(f"[yellow]warning: {label}: {warning}[/]")  # also in the metrics (eval/, rollout/)
         self.run.write_records(index, scores_file, scores)
         return samples, scores, round(time.time() - start, 2)
+
+    def generate_budgeted(self, model_round: int, index: int, problems: list[Problem], params: SamplingParams,
+                          n: int, label: str, budget: int) -> list[Sample]:
+        """sampling.token_budget: the problems in a seeded shuffled order, sampling.budget_chunk at a time (each
+        chunk its own seed), until `budget` tokens have been sampled; flat in the sampled problems' order."""
+        order = list(problems)
+        random.Random(self.seed("sample", index, 1)).shuffle(order)
+        chunk, out, spent = self.cfg.sampling.budget_chunk, [], 0
+        for c, start in enumerate(range(0, len(order), chunk)):
+            if spent >= budget:
+                break
+            part = replace(params, seed=self.seed("sample", index, 2 + c))
+            got = self.generate(model_round, order[start:start + chunk], part, n, f"{label} (chunk {c + 1})")
+            out += got
+            spent += sum(s.n_tokens for s in got)
+        if spent < budget:
+            self.console.print(f"[yellow]warning: {label}: sampling.token_budget {budget} not reached ({spent} tokens "
+                               f"from all {len(problems)} problems); raise task.n_train for equal budgets[/]")
+        return out
 
     def generate(self, model_round: int, problems: list[Problem], params: SamplingParams, n: int,
                  label: str) -> list[Sample]:

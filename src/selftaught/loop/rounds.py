@@ -101,7 +101,7 @@ class Loop:
             tick = time.time()
             problems = ctx.train_problems(index)  # the curriculum's plan, then its arms' problems drawn
             curriculum_s = time.time() - tick
-            samples, scores, metrics["time/sample"] = sample_and_score(ctx, index, problems, settings)
+            problems, samples, scores, metrics["time/sample"] = sample_and_score(ctx, index, problems, settings)
             metrics.update(prefixed("rollout", round_metrics(problems, samples, scores, ks=ctx.ks)))
             metrics.update(prefixed("exploit", scorer_aurocs(samples, scores)))
             tick = time.time()

@@ -13,6 +13,7 @@ from ..metrics import eval_metrics, round_metrics
 from ..metrics.arms import arm_metrics
 from ..select import question_only, selection_metrics, to_sft_record
 from ..tasks.verdicts import resolve_max_new_tokens
+from ..select.balance import cap_records
 from .context import RoundContext, RoundSettings
 from .rationalize import rationalize
 from .train_data import grpo_step, pairs_step
@@ -23,9 +24,20 @@ def prefixed(prefix: str, metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample_and_score(ctx: RoundContext, index: int, problems: list[Problem], settings: RoundSettings):
-    """Training attempts with round index-1's model and their verdicts (samples/scores.jsonl)."""
+    """(problems, samples, scores, seconds): training attempts with round index-1's model and their verdicts
+    (samples/scores.jsonl). Under sampling.token_budget the problems are the ones sampled before the budget
+    ran out (read back from samples.jsonl on a resume)."""
     params = ctx.params(settings.temperature, ctx.seed("sample", index))
-    return ctx.generate_step(index - 1, index, problems, params, ctx.cfg.sampling.n, "samples", "sampling")
+    budget = ctx.cfg.sampling.token_budget
+    samples, scores, seconds = ctx.generate_step(index - 1, index, problems, params, ctx.cfg.sampling.n, "samples",
+                                                 "sampling", budget=budget)
+    if budget is not None:
+        sampled = {s.problem_id for s in samples}
+        problems = [p for p in problems if p.id in sampled]
+        by_id = {p.id: i for i, p in enumerate(problems)}
+        order = sorted(range(len(samples)), key=lambda i: (by_id[samples[i].problem_id], samples[i].index))
+        samples, scores = [samples[i] for i in order], [scores[i] for i in order]
+    return problems, samples, scores, seconds
 
 
 def curriculum_step(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
@@ -78,6 +90,7 @@ def select_step(ctx: RoundContext, index: int, problems: list[Problem], samples:
     chosen = ctx.choose(problems, samples, scores, settings, index)
     if sel.rationalize:
         chosen += rationalize(ctx, index, problems, samples, scores, settings)
+    chosen = cap_records(chosen, sel.max_records, ctx.seed("select", index, 2))
     if sel.strip_few_shot:  # STaR: fine-tune on question -> rationale, no worked examples
         chosen = [replace(c, prompt=question_only(c.prompt)) for c in chosen]
     fmt = ctx.state.prompt_format  # plain (a base model): prompt/completion text, as it was sampled

@@ -67,6 +67,20 @@ def cap_answer_share(chosen: list[Selected], max_share: float | None, seed: int)
     return [rec for i, rec in enumerate(chosen) if i not in drop]
 
 
+def cap_records(chosen: list[Selected], max_records: int | None, seed: int) -> list[Selected]:
+    """At most `max_records` of `chosen` (select.max_records), one record per problem before any problem's
+    second, seeded; the kept records stay in their original order.
+
+    >>> recs = [Selected(p, f"{p}#{i}", "q", "...") for p in "aab" for i in range(2)]
+    >>> sorted({r.problem_id for r in cap_records(recs, 2, seed=0)}), cap_records(recs, None, seed=0) == recs
+    (['a', 'b'], True)
+    """
+    if max_records is None or len(chosen) <= max_records:
+        return chosen
+    keep = _spread(chosen, list(range(len(chosen))), max_records, random.Random(f"{seed}:records"))
+    return [rec for i, rec in enumerate(chosen) if i in keep]
+
+
 def _spread(chosen: list[Selected], members: list[int], limit: int, rng: random.Random) -> set[int]:
     """`limit` of `members`, taking one record per problem in a seeded order before any problem's second."""
     by_problem: dict[str, list[int]] = defaultdict(list)
