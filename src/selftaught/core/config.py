@@ -48,6 +48,8 @@ class MixtureSource(_Section):
     label: str | None = Field(None, description="The source's name in arms and metrics (default: the dataset name, "
                               "the file's stem or the task's `name`); needed when two sources would share a name.")
     options: dict[str, Any] = Field(default_factory=dict, description="reasoning-gym dataset options of this source.")
+    level_options: dict[str, list[Any]] = Field(default_factory=dict, description="As task.level_options, for this "
+                                                "source.")
     weight: float = Field(1.0, gt=0.0, description="Share of the problems drawn from this source (weights are "
                           "normalised over the sources).")
     levels: list[int] | None = Field(None, description="The levels this source offers the curriculum (None: "
@@ -69,6 +71,11 @@ class TaskConfig(_Section):
         "task: a list of `{name | path | callable, options, weight, levels, label}`; each problem is scored by its "
         "own source, and every round's metrics break accuracy down per source and level (`arm`).")
     options: dict[str, Any] = Field(default_factory=dict, description="Options passed to the reasoning-gym dataset config.")
+    level_options: dict[str, list[Any]] = Field(default_factory=dict, description="Levels of your own for a "
+        "reasoning-gym dataset, beyond its curriculum's: each key a dataset option, each value its setting per level "
+        "(level L takes the L-th value of every list; all lists one length), e.g. `{min_digits: [1, 2, 3, 4, 5], "
+        "max_digits: [1, 2, 3, 4, 5]}` for 5 digit levels; these replace the curriculum's levels, and task.options "
+        "give the other options. Empty: the dataset's own curriculum levels.")
     level_field: str | None = Field(None, description="JSONL/dataset field holding an integer difficulty level "
                                     "(None: `level`, else `difficulty`, when every row has it; else no levels).")
     question_field: str = Field("question", description="JSONL/dataset field holding the question.")

@@ -102,19 +102,19 @@ def _check_name(name: str) -> None:
     )
 
 
-def _check_options(name: str, options: dict[str, Any]) -> None:
+def _check_options(name: str, options: dict[str, Any], section: str = "task.options") -> None:
     """Raise a ConfigError for option keys the dataset's config dataclass does not have."""
     config_cls = factory.DATASETS[name][1]
     valid = [f.name for f in dataclasses.fields(config_cls) if f.name not in _RESERVED]
     for key in options:
         if key in _RESERVED:
             raise ConfigError(
-                f"task.options.{key}: selftaught sets the dataset `{key}` itself (use the top-level "
+                f"{section}.{key}: selftaught sets the dataset `{key}` itself (use the top-level "
                 f"`seed` and task.n_train / task.n_eval). Remove it from task.options."
             )
         if key not in valid:
             raise ConfigError(
-                f"task.options.{key}: `{name}` has no option `{key}`{did_you_mean(key, valid)}. "
+                f"{section}.{key}: `{name}` has no option `{key}`{did_you_mean(key, valid)}. "
                 f"Valid options: {', '.join(valid) or '(none)'}."
             )
 
@@ -130,6 +130,7 @@ class ReasoningGymTask:
         system_prompt: str | None = None,
         worked_example: WorkedExample | None = None,
         answer_match: Equivalence = "auto",
+        level_options: dict[str, list[Any]] | None = None,
     ):
         _check_name(name)
         from ..scoring.equivalence import MODES  # here: the scoring package imports torch, tasks need not
@@ -140,6 +141,7 @@ class ReasoningGymTask:
         self.name = name
         self.options = dict(options or {})
         _check_options(name, self.options)
+        self.level_options = _check_level_options(name, level_options or {})
         if few_shot < 0:
             raise ConfigError(f"task.few_shot must be >= 0, got {few_shot}.")
         self.few_shot = few_shot
@@ -150,18 +152,24 @@ class ReasoningGymTask:
         self._datasets: dict[tuple, Any] = {}
         self._shots: dict[int | None, list[tuple[str, str]]] = {}
         self._given: list[tuple[str, str]] | None = None
+        if self.level_options:
+            self.version += f";levels={sorted(self.level_options.items())}"
         self._validate()
 
     def _validate(self) -> None:
-        """Build a small dataset and one item now, so bad option values fail before a model loads."""
-        dataset = self._build("eval", 0, None, 16)
-        try:
-            dataset[0]
-        except Exception as e:
-            raise ConfigError(
-                f"`{self.name}` could not generate a problem with task.options {self.options}: "
-                f"{type(e).__name__}: {e}. Check the option values against the dataset's config."
-            ) from None
+        """Build a small dataset and one item now (and at each of task.level_options' levels), so bad option
+        values fail before a model loads."""
+        for level in [None] + (list(range(len(next(iter(self.level_options.values()))))) if self.level_options else []):
+            try:
+                self._build("eval", 0, level, 16)[0]
+            except SelftaughtError:
+                raise
+            except Exception as e:
+                where = "task.options" if level is None else f"task.level_options at level {level}"
+                raise ConfigError(
+                    f"`{self.name}` could not generate a problem with {where} {self._config_kwargs(level)}: "
+                    f"{type(e).__name__}: {e}. Check the option values against the dataset's config."
+                ) from None
 
     @property
     def max_new_tokens(self) -> int:
@@ -174,6 +182,8 @@ class ReasoningGymTask:
     def levels(self) -> list[int] | None:
         """The levels reasoning-gym's curriculum for this dataset defines (0 .. the longest attribute's last
         level; above an attribute's last level it stays at its hardest), None without a curriculum."""
+        if self.level_options:
+            return list(range(len(next(iter(self.level_options.values())))))
         if not factory.has_curriculum(self.name):
             return None
         attributes = factory.create_curriculum(self.name).attributes.values()
@@ -185,6 +195,11 @@ class ReasoningGymTask:
         """The user's options, with the curriculum's difficulty fields for `level` when given."""
         if level is None:
             return dict(self.options)
+        if self.level_options:
+            n = len(next(iter(self.level_options.values())))
+            if not 0 <= level < n:
+                raise ConfigError(f"`{self.name}`: task.level_options defines levels 0-{n - 1}, not {level}.")
+            return {**self.options, **{k: values[level] for k, values in self.level_options.items()}}
         if not factory.has_curriculum(self.name):
             raise ConfigError(f"`{self.name}` has no reasoning-gym curriculum, so it cannot take a level.")
         if level < 0:
@@ -205,9 +220,11 @@ class ReasoningGymTask:
             except SelftaughtError:
                 raise
             except Exception as e:  # reasoning-gym validates with assert / ValueError / TypeError
+                where = (f"task.level_options at level {level}" if level is not None and self.level_options
+                         else "task.options")
                 raise ConfigError(
-                    f"task.options for `{self.name}` were rejected by reasoning-gym: "
-                    f"{type(e).__name__}: {e or 'invalid value'}. Options given: {self.options}."
+                    f"{where} for `{self.name}` were rejected by reasoning-gym: "
+                    f"{type(e).__name__}: {e or 'invalid value'}. Options given: {kwargs}."
                 ) from None
             self._datasets[key] = dataset
         return self._datasets[key]
@@ -385,12 +402,26 @@ def _gym_score(dataset: Any, answer: str, entry: dict[str, Any]) -> float:
         return 0.0
 
 
+def _check_level_options(name: str, level_options: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """task.level_options: dataset option names, each with a non-empty list of values, all one length."""
+    if not isinstance(level_options, dict):
+        raise ConfigError(f"task.level_options must be a mapping of option -> list of values, got {level_options!r}.")
+    _check_options(name, {k: None for k in level_options}, "task.level_options")
+    lengths = {k: len(v) for k, v in level_options.items() if isinstance(v, list)}
+    bad = [k for k, v in level_options.items() if not isinstance(v, list) or not v]
+    if bad or len(set(lengths.values())) > 1:
+        raise ConfigError(f"task.level_options: every option needs a non-empty list of values, one per level, all "
+                          f"the same length (got {', '.join(f'{k}: {lengths.get(k, level_options[k])!r}' for k in level_options)}).")
+    return {k: list(v) for k, v in level_options.items()}
+
+
 def _gym_task(cfg) -> ReasoningGymTask:
     """task.name: a reasoning-gym dataset (task.demos `bare`: the p1 one-line worked examples; `steps`: running
     partial sums, recorded in the task's version)."""
     shape = {"bare": p1_worked_example_for, "steps": steps_worked_example_for}.get(cfg.demos)
     task = ReasoningGymTask(cfg.name, cfg.options, cfg.few_shot, cfg.system_prompt,
-                            worked_example=shape(cfg.name) if shape else None, answer_match=cfg.answer_match)
+                            worked_example=shape(cfg.name) if shape else None, answer_match=cfg.answer_match,
+                            level_options=cfg.level_options)
     if cfg.demos == "steps":
         task.version += ";demos=steps"
     return task

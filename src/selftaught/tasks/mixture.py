@@ -106,7 +106,8 @@ def _mixture_task(cfg) -> MixtureTask:
     for i, entry in enumerate(cfg.mixture):
         kind = next(k for k in ("name", "path", "callable") if getattr(entry, k))
         sub = cfg.model_copy(update={"name": entry.name, "path": entry.path, "callable": entry.callable,
-                                     "options": dict(entry.options), "mixture": None})
+                                     "options": dict(entry.options), "mixture": None,
+                                     "level_options": dict(entry.level_options)})
         try:
             task = TASK_KINDS.get(kind)(sub)
         except ConfigError as e:
