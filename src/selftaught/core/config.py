@@ -133,6 +133,23 @@ class SamplingConfig(_Section):
         "problem is sampled.")
     budget_chunk: int = Field(8, ge=1, description="sampling.token_budget: problems sampled per chunk between "
                               "checks of the budget (the overshoot is at most one chunk).")
+    strategy: Literal["sample", "beam_search", "dvts"] = Field(
+        "sample", description="How a round's training attempts are made: `sample` (the default: sampling.n independent "
+        "samples per problem) or a PRM-guided step-level search whose finished solutions become the attempts, "
+        "sampling.n per problem (ReST-MCTS*'s self-training data): `beam_search` (the strategy of `selftaught eval`; "
+        "about as many generated tokens as sampling.n samples, of which the n best by step score are kept) or `dvts` "
+        "(sampling.n independent subtrees of sampling.search.beam_width children per step: beam_width x the tokens). "
+        "Steps are scored by sampling.search.prm; every generated token, pruned branches included, is charged to the "
+        "attempts' n_tokens. Needs backend hf or fast and sampling.temperature > 0; not with sampling.token_budget, "
+        "train.method grpo or loop.kind bstar (loop/search_rollouts.py).")
+    search: dict[str, Any] = Field(
+        default_factory=dict, description="sampling.strategy beam_search / dvts: the search's own options, as "
+        "`selftaught eval --strategy beam_search` takes them: `prm` (the step scorer: `step_logprob`, the policy's "
+        "own step probabilities; `learned_prm`, the PRM of the newest round before this one that trained one, "
+        "verifier.kinds [prm], falling back to step_logprob while none exists, as in round 1; or `module:object`), "
+        "`aggregate` (default last), `beam_width` (4), `max_steps` (8), `max_step_tokens` (64: a step cut there ends its "
+        "solution, scored truncated without an answer). The attempts per problem, temperature, top_p and token limit "
+        "come from sampling.n / temperature / top_p / max_new_tokens.")
     matmul_dtype: Literal["auto", "model", "bfloat16"] = Field(
         "model", description="backend fast: dtype of the sampler's matrix multiplies for training attempts (and "
         "probes). `model` (the default): the model's dtype; `bfloat16`; `auto`: bfloat16 when the model runs in "
@@ -638,6 +655,7 @@ def cross_key_problems(cfg: Config) -> list[str]:
         out.append(f"curriculum.mode self_label trains on labels the model gives itself: select.rule must be "
                    f"`majority` (the gold answers only measure the labels), got `{rule}`.")
     out.extend(_score_problem(cfg))
+    out.extend(_search_problems(cfg))
     if cfg.synthesis.enabled and cfg.task.path and not cfg.synthesis.teacher.enabled:
         out.append("synthesis.enabled on a JSONL/datasets task (task.path): such a source has no problem generator, "
                    "so synthesis needs a teacher model: set synthesis.teacher.enabled and synthesis.teacher.model.")
@@ -660,6 +678,36 @@ def _score_problem(cfg: Config) -> list[str]:
     hint = f" Did you mean `{close[0]}`?" if close else ""
     return [f"select.score `{score}` is not a per-sample score.{hint} Known: {', '.join(SAMPLE_SCORES)} "
             "(`reward`: the verifier's; the others: per-token statistics the backends write)."]
+
+
+SEARCH_FROM_SAMPLING = ("n", "temperature", "top_p", "max_new_tokens")  # search options sampling.* sets
+
+
+def _search_problems(cfg: Config) -> list[str]:
+    """Key combinations sampling.strategy (a search for the training attempts) cannot work with; its options
+    themselves, the task and the backend are checked when the loop starts (loop/search_rollouts.py)."""
+    s = cfg.sampling
+    if s.strategy == "sample":
+        return [] if not s.search else ["sampling.search holds options of a search strategy: set sampling.strategy "
+                                        "beam_search or dvts, or remove sampling.search."]
+    head, out = f"sampling.strategy {s.strategy}", []
+    out += [f"sampling.search.{k}: the search takes it from sampling.{k}; set that instead." for k in
+            SEARCH_FROM_SAMPLING if k in s.search]
+    if s.temperature <= 0:
+        out.append(f"{head} grows different beams from each step by sampling: sampling.temperature must be > 0.")
+    if s.token_budget is not None:
+        out.append(f"{head} with sampling.token_budget: a search's cost is set by sampling.n and the search options, "
+                   "not a token budget; remove one of them.")
+    if cfg.train.method == "grpo":
+        out.append(f"{head}: train.method grpo samples its own groups while training, so the search's attempts would "
+                   "feed only the metrics; use train.method sft or dpo.")
+    if cfg.loop.kind == "bstar":
+        out.append(f"{head}: loop.kind bstar chooses the temperature from plain samples on a probe, not from the "
+                   "search; use loop.kind rft or rest_em.")
+    if s.search.get("prm") == "learned_prm" and "prm" not in cfg.verifier.kinds:
+        out.append("sampling.search.prm learned_prm reads the PRM the loop trains each round: add `prm` to "
+                   "verifier.kinds (or use prm step_logprob).")
+    return out
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:

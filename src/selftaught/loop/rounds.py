@@ -33,6 +33,7 @@ from .context import RoundContext
 from .control import choose_settings
 from .exploit import scorer_aurocs
 from .rundir import RunDir
+from .search_rollouts import check_search
 from .stages import curriculum_step, evaluate, prefixed, probe, sample_and_score, training_data
 from .synthesis import check_synthesis, synthesis_stage
 from .state import ModelState
@@ -57,6 +58,7 @@ class Loop:
         self.task = build_task(self.cfg.task)
         check_synthesis(self.cfg, self.task)  # a task that cannot make problems fails before a model loads
         check_step_label_task(self.cfg, self.task)  # step labels (a PRM) of a task without them: before a model loads
+        check_search(self.cfg, self.task)  # sampling.strategy beam_search / dvts: before a model loads
         self.state = ModelState(self.cfg, self.run, self.console, task=self.task, launcher=self.launcher,
                                 accelerate_config=self.accelerate_config)
         self.ctx = RoundContext(self.cfg, self.run, self.console, self.task, self.state)

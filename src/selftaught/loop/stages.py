@@ -16,6 +16,7 @@ from ..tasks.verdicts import resolve_max_new_tokens
 from ..select.balance import cap_records
 from .context import RoundContext, RoundSettings
 from .rationalize import rationalize
+from .search_rollouts import search_and_score
 from .train_data import grpo_step, pairs_step
 
 
@@ -27,6 +28,8 @@ def sample_and_score(ctx: RoundContext, index: int, problems: list[Problem], set
     """(problems, samples, scores, seconds): training attempts with round index-1's model and their verdicts
     (samples/scores.jsonl). Under sampling.token_budget the problems are the ones sampled before the budget
     ran out (read back from samples.jsonl on a resume)."""
+    if ctx.cfg.sampling.strategy != "sample":  # search outputs as the attempts (loop/search_rollouts.py)
+        return search_and_score(ctx, index, problems, settings)
     params = ctx.params(settings.temperature, ctx.seed("sample", index))
     budget = ctx.cfg.sampling.token_budget
     samples, scores, seconds = ctx.generate_step(index - 1, index, problems, params, ctx.cfg.sampling.n, "samples",
