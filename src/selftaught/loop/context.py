@@ -122,13 +122,14 @@ class RoundContext:
         return [score_sample(self.task, by_id[x.problem_id], x, self.cfg.task.multiple_answers) for x in samples]
 
     def generate_step(self, model_round: int, index: int, problems: list[Problem], params: SamplingParams,
-                      n: int, stem: str, label: str, budget: int | None = None
-                      ) -> tuple[list[Sample], list[Score], float]:
+                      n: int, stem: str, label: str, budget: int | None = None, make=None,
+                      limit_key: str | None = None) -> tuple[list[Sample], list[Score], float]:
         """Samples of `model_round`'s model into rounds/index/{stem}_samples.jsonl (unless there), scored.
 
         The training attempts use the bare names samples.jsonl / scores.jsonl. With a token `budget`, only the
-        problems sampled before it ran out have samples (see `generate_budgeted`). Returns (samples, scores,
-        seconds); scores are those of the samples, in their order.
+        problems sampled before it ran out have samples (see `generate_budgeted`); `make()` (a search's
+        attempts) replaces the sampler, and `limit_key` names the keys a truncation warning points at.
+        Returns (samples, scores, seconds); scores are those of the samples, in their order.
         """
         samples_file, scores_file = ("samples.jsonl", "scores.jsonl") if stem == "samples" else (
             f"{stem}_samples.jsonl", f"{stem}_scores.jsonl")
@@ -136,11 +137,13 @@ class RoundContext:
         if self.run.has(index, samples_file):
             samples = [from_dict(Sample, d) for d in self.run.read_records(index, samples_file)]
         else:
-            samples = (self.generate(model_round, problems, params, n, label) if budget is None else
-                       self.generate_budgeted(model_round, index, problems, params, n, label, budget))
+            samples = (make() if make is not None else self.generate(model_round, problems, params, n, label)
+                       if budget is None else self.generate_budgeted(model_round, index, problems, params, n, label,
+                                                                     budget))
             self.run.write_records(index, samples_file, samples)
         scores = self.score(problems, samples)
-        if warning := truncation_warning(scores, f"{section_name(params)}.max_new_tokens", params.max_new_tokens):
+        key = limit_key or f"{section_name(params)}.max_new_tokens"
+        if warning := truncation_warning(scores, key, params.max_new_tokens):
             self.console.print(f"[yellow]warning: {label}: {warning}[/]")  # also in the metrics (eval/, rollout/)
         self.run.write_records(index, scores_file, scores)
         return samples, scores, round(time.time() - start, 2)

@@ -25,23 +25,21 @@ samples.jsonl is the step's finished marker: a rerun reads it back and does not 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ..core.config import Config
 from ..core.errors import ConfigError
-from ..core.records import Problem, Sample, Score, from_dict
+from ..core.records import Problem, Sample, Score
 from ..inference import STRATEGIES, build_strategy, strategy_run
 from ..inference.base import Context, StrategyResult
 from ..inference.step_search import SearchConfig
 from ..models.backends import generator_source
 from ..tasks.steps import step_separator
-from ..tasks.verdicts import resolve_max_new_tokens, truncation_warning
+from ..tasks.verdicts import resolve_max_new_tokens
 from .context import RoundContext, RoundSettings
 
 __all__ = ["check_search", "search_and_score", "search_config", "search_rollouts"]
 
-SAMPLES, SCORES = "samples.jsonl", "scores.jsonl"  # the training attempts' files, as plain sampling names them
 LOCAL_BACKENDS = ("openai", "vllm")  # backends whose model is not in this process (step_logprob cannot read it)
 
 
@@ -86,19 +84,12 @@ def search_and_score(ctx: RoundContext, index: int, problems: list[Problem], set
                      ) -> tuple[list[Problem], list[Sample], list[Score], float]:
     """sample_and_score under a search strategy: the search's attempts in samples.jsonl (read back when there),
     scored into scores.jsonl; (problems, samples, scores, seconds)."""
-    start = time.time()
-    if ctx.run.has(index, SAMPLES):
-        samples = [from_dict(Sample, d) for d in ctx.run.read_records(index, SAMPLES)]
-    else:
-        samples = search_rollouts(ctx, index, problems, settings.temperature)
-        ctx.run.write_records(index, SAMPLES, samples)
-    scores = ctx.score(problems, samples)
-    limit = resolve_max_new_tokens(ctx.cfg.sampling.max_new_tokens, ctx.task)
-    if warning := truncation_warning(scores, "sampling.max_new_tokens or sampling.search.max_step_tokens / "
-                                             "max_steps", limit):
-        ctx.console.print(f"[yellow]warning: search: {warning}[/]")
-    ctx.run.write_records(index, SCORES, scores)
-    return problems, samples, scores, round(time.time() - start, 2)
+    params = ctx.params(settings.temperature, ctx.seed("sample", index))
+    samples, scores, seconds = ctx.generate_step(
+        index - 1, index, problems, params, ctx.cfg.sampling.n, "samples", "search",
+        make=lambda: search_rollouts(ctx, index, problems, settings.temperature),
+        limit_key="sampling.max_new_tokens or sampling.search.max_step_tokens / max_steps")
+    return problems, samples, scores, seconds
 
 
 def search_rollouts(ctx: RoundContext, index: int, problems: list[Problem], temperature: float) -> list[Sample]:
