@@ -79,3 +79,22 @@ def test_max_answer_share_caps_the_most_common_answer_in_the_training_records(ti
         assert len(others) == 12 and ones == 4  # 4 <= 0.25 x 16, while 5 > 0.25 x 17
         assert len({r["problem_id"] for r in records if r["messages"][-1]["content"].endswith("Answer: 1")}) == 4
         assert rows[1]["select/top_answer_share"] == pytest.approx(4 / 16)
+
+
+def test_dedupe_across_drops_completions_that_fit_many_problems(tiny_path, tmp_path, monkeypatch):
+    """Answer-only completions are the same text for every problem with that answer: only the first stays."""
+    def respond(prompt, pid, j, params):
+        i = int(pid.rsplit("-", 1)[1])
+        return f"Answer: {gold_of(i)}" if j == 0 else f"Counting item {i} gives it.\nAnswer: {gold_of(i)}"
+
+    generator = ScriptedGenerator(respond)
+    monkeypatch.setattr(rounds_mod.ModelState, "generator", lambda self, *a, **k: generator)
+    cfg = loop_config(tiny_path, "task.callable=loop_task:make_mostly_one_task", "loop.rounds=1",
+                      "task.n_eval=8", "task.n_train=16", "sampling.n=2", "select.dedupe_across=true")
+    rows = run_loop(cfg, str(tmp_path / "run"), console=Console(record=True))
+    _, records = _selected_answers(tmp_path)
+    texts = [r["messages"][-1]["content"] for r in records]
+    bare = [t for t in texts if t.startswith("Answer: ")]
+    assert len(texts) == len(set(texts)) == 16 + len(bare)  # every problem's own text; one of each bare answer
+    assert sorted(bare) == sorted({f"Answer: {gold_of(int(r['problem_id'].rsplit('-', 1)[1]))}" for r in records})
+    assert "Answer: 1" in bare and rows[1]["select/kept"] == len(texts)

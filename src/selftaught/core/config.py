@@ -183,6 +183,11 @@ class SelectConfig(_Section):
     min_share: float = Field(0.0, ge=0.0, le=1.0, description="For `majority`: least vote share of the majority answer.")
     dedupe: bool = Field(True, description="Drop repeated completions of the same problem (after whitespace normalisation).")
     max_per_problem: int | None = Field(None, ge=1, description="Keep at most this many samples per problem (None: all).")
+    dedupe_across: bool = Field(
+        False, description="Against answer collapse: also drop a kept record whose completion (whitespace-normalised) "
+        "a record of another problem already has (the first kept stays). A completion that fits many questions "
+        "reasons about none of them: with one-line worked examples most correct records read `Working it out "
+        "gives 1. Answer: 1` for every problem whose answer is 1, and training on them teaches the constant.")
     max_records: int | None = Field(
         None, ge=1, description="Equal compute across variants: at most this many training records a round (after "
         "the other select keys), a seeded subset taking one record per problem before any problem's second. None: "

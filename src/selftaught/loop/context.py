@@ -108,11 +108,12 @@ class RoundContext:
 
     def choose(self, problems: list[Problem], samples: list[Sample], scores: list[Score],
                settings: RoundSettings, index: int) -> list:
-        """What select.rule keeps of round `index`'s samples, under select.max_answer_share."""
+        """What select.rule keeps of round `index`'s samples, then select.dedupe_across and select.max_answer_share."""
         from ..select import select
-        from ..select.balance import cap_answer_share
+        from ..select.balance import cap_answer_share, dedupe_across
 
         chosen = select(self.cfg.select.rule, problems, samples, scores, **self.rule_options(settings, index))
+        chosen = dedupe_across(chosen, self.cfg.select.dedupe_across)
         return cap_answer_share(chosen, self.cfg.select.max_answer_share, self.seed("select", index, 1))
 
     def score(self, problems: list[Problem], samples: list[Sample]) -> list[Score]:

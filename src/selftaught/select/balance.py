@@ -21,6 +21,7 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 from ..metrics.collapse import answer_key
+from ..metrics.diversity import normalize_ws
 from .records import Selected
 
 
@@ -65,6 +66,25 @@ def cap_answer_share(chosen: list[Selected], max_share: float | None, seed: int)
             keep = _spread(chosen, members, limit, random.Random(f"{seed}:{key}"))
             drop.update(i for i in members if i not in keep)
     return [rec for i, rec in enumerate(chosen) if i not in drop]
+
+
+def dedupe_across(chosen: list[Selected], on: bool) -> list[Selected]:
+    """select.dedupe_across: the first record of each whitespace-normalised completion over all problems.
+
+    >>> recs = [Selected(p, f"{p}#0", "q", t) for p, t in [("a", "gives 1"), ("b", "gives  1"), ("c", "3 = 3")]]
+    >>> [r.problem_id for r in dedupe_across(recs, True)], len(dedupe_across(recs, False))
+    (['a', 'c'], 3)
+    """
+    if not on:
+        return chosen
+    seen: set[str] = set()
+    out = []
+    for rec in chosen:
+        key = normalize_ws(rec.completion)
+        if key not in seen:
+            seen.add(key)
+            out.append(rec)
+    return out
 
 
 def cap_records(chosen: list[Selected], max_records: int | None, seed: int) -> list[Selected]:
