@@ -1,6 +1,13 @@
-"""Answer-balanced selection: no one answer may make up more than a share of a round's training records.
+"""Selection against answer collapse, and a cap on a round's records (applied after select.rule).
 
-Answer collapse starts in the selection. On a task where one value is the gold answer of many problems
+- `select.dedupe_across`: drop a record whose completion another problem's record already has;
+- `select.max_answer_share`: no one answer more than a share of the round's records (below);
+- `select.max_records`: at most that many records a round (equal compute across variants).
+
+Measured on letter_counting and gcd with the default model (docs/results.md), neither of the first two
+prevents collapse there: the model answers one thing to most problems before the loop starts.
+
+Answer collapse grows in the selection. On a task where one value is the gold answer of many problems
 (letter_counting: "1"; gcd: "1"), a model that says that value everywhere is *right* on those problems, so
 rule `correct` fills the round's training data with one answer, the next model says it more often, and so
 on (measured: round 0 answering "3" to every problem, round 2 "1" to every problem). `select.max_answer_share`
