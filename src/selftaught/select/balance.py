@@ -28,7 +28,7 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 from ..metrics.collapse import answer_key
-from ..metrics.diversity import normalize_ws
+from .common import dedupe_texts
 from .records import Selected
 
 
@@ -82,16 +82,7 @@ def dedupe_across(chosen: list[Selected], on: bool) -> list[Selected]:
     >>> [r.problem_id for r in dedupe_across(recs, True)], len(dedupe_across(recs, False))
     (['a', 'c'], 3)
     """
-    if not on:
-        return chosen
-    seen: set[str] = set()
-    out = []
-    for rec in chosen:
-        key = normalize_ws(rec.completion)
-        if key not in seen:
-            seen.add(key)
-            out.append(rec)
-    return out
+    return dedupe_texts(chosen) if on else chosen
 
 
 def cap_records(chosen: list[Selected], max_records: int | None, seed: int) -> list[Selected]:

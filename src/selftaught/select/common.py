@@ -30,7 +30,8 @@ def check_common(dedupe: bool, max_per_problem: int | None) -> None:
 
 
 def dedupe_texts(kept: list[Selected]) -> list[Selected]:
-    """Keep the first of each whitespace-normalised completion (the list is one problem's).
+    """Keep the first of each whitespace-normalised completion (one problem's list, or a round's for
+    select.dedupe_across).
 
     >>> [s.sample_id for s in dedupe_texts([Selected("p", "p#0", "q", "a  b"),
     ...                                      Selected("p", "p#1", "q", "a b\\n"),
