@@ -138,9 +138,12 @@ class RoundContext:
         if self.run.has(index, samples_file):
             samples = [from_dict(Sample, d) for d in self.run.read_records(index, samples_file)]
         else:
-            samples = (make() if make is not None else self.generate(model_round, problems, params, n, label)
-                       if budget is None else self.generate_budgeted(model_round, index, problems, params, n, label,
-                                                                     budget))
+            if make is not None:
+                samples = make()
+            elif budget is not None:
+                samples = self.generate_budgeted(model_round, index, problems, params, n, label, budget)
+            else:
+                samples = self.generate(model_round, problems, params, n, label)
             self.run.write_records(index, samples_file, samples)
         scores = self.score(problems, samples)
         key = limit_key or f"{section_name(params)}.max_new_tokens"
