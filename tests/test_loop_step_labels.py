@@ -138,3 +138,14 @@ def test_a_prm_run_on_the_tiny_model_labels_with_its_own_sampler(tiny_path, tmp_
         assert len(r["completions"]) == len(r["labels"]) == len(r["soft_labels"]) and r["k"] == 2
         assert r["truth"] is None  # even_length has no exact step truth: no agreement metrics
     assert "steps/truth_agreement" not in metrics
+
+
+def test_under_bstar_the_labels_sample_at_the_temperature_the_controller_chose(tiny_path, tmp_path, scripted):
+    gen, _ = scripted
+    cfg = loop_config(tiny_path, "task.callable=loop_task:make_sum_task", "sampling.n=2", "verifier.label_samples=2",
+                      "verifier.label_k=2", "loop.kind=bstar", "control.temperatures=[0.3]", "control.probe_size=2",
+                      *PRM)
+    assert cfg.sampling.temperature != 0.3
+    run_loop(cfg, str(tmp_path / "run"))
+    temps = {c["temperature"] for c in continuations(gen)}
+    assert temps == {0.3}  # the round's chosen temperature, not sampling.temperature

@@ -111,7 +111,7 @@ class Loop:
             metrics["time/curriculum"] = round(curriculum_s + time.time() - tick, 3)
             problems, samples, scores, synth = synthesis_stage(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("synth", synth))
-            metrics.update(step_labels_stage(ctx, index, problems, samples, scores))  # MC step labels (a PRM's data)
+            metrics.update(step_labels_stage(ctx, index, problems, samples, scores, settings))  # MC step labels (PRM data)
             metrics.update(verifier_stage(ctx, index, problems, samples, scores))  # learned verifiers (verifier.kinds)
             records, selection = training_data(ctx, index, problems, samples, scores, settings)
             metrics.update(prefixed("select", selection))

@@ -7,7 +7,7 @@ It runs when `verifier.step_labels` asks (`auto`: when a PRM is trained). Up to 
 attempts with at least one step are drawn (seed `steps`/round/0), half correct and half not where the
 round has both; `scoring.mc_labels.mc_step_labels` then samples `verifier.label_k` continuations of each
 step's prefix (`verifier.label_search` all | binary) with the model that sampled the round, at the round's
-sampling settings (seed `steps`/round/1). Where the task has an exact per-step truth (chain_sum,
+sampling temperature (bstar's chosen one under `loop.kind: bstar`; seed `steps`/round/1). Where the task has an exact per-step truth (chain_sum,
 basic_arithmetic), the records carry it and the metrics compare the labels with it. The stage is finished
 when step_labels.jsonl exists: a rerun reads it back instead of sampling again.
 """
@@ -25,7 +25,7 @@ from ..metrics.step_labels import label_truth_agreement
 from ..scoring.mc_labels import MCSettings, check_step_labels, mc_step_labels
 from ..tasks.step_truth import step_truth_for
 from ..tasks.steps import split_steps, step_separator
-from .context import RoundContext
+from .context import RoundContext, RoundSettings
 
 __all__ = ["STEP_LABELS", "check_step_label_task", "prm_records", "step_labels_stage", "wants_step_labels"]
 
@@ -54,7 +54,7 @@ def check_step_label_task(cfg: Config, task: Any) -> None:
 
 
 def step_labels_stage(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
-                      scores: list[Score]) -> dict[str, Any]:
+                      scores: list[Score], settings: RoundSettings | None = None) -> dict[str, Any]:
     """Label (unless step_labels.jsonl is there) and return the `steps/` metrics and `time/step_labels`."""
     if not wants_step_labels(ctx.cfg):
         return {}
@@ -62,14 +62,14 @@ def step_labels_stage(ctx: RoundContext, index: int, problems: list[Problem], sa
     if ctx.run.has(index, STEP_LABELS):
         records = ctx.run.read_records(index, STEP_LABELS)
     else:
-        records = label_round(ctx, index, problems, samples, scores)
+        records = label_round(ctx, index, problems, samples, scores, settings or ctx.default_settings())
         ctx.run.write_records(index, STEP_LABELS, records)
     return {**{f"steps/{k}": v for k, v in label_metrics(records).items()},
             "time/step_labels": round(time.time() - start, 2)}
 
 
 def label_round(ctx: RoundContext, index: int, problems: list[Problem], samples: list[Sample],
-                scores: list[Score]) -> list[dict[str, Any]]:
+                scores: list[Score], settings: RoundSettings) -> list[dict[str, Any]]:
     """The step-label records of a balanced draw of round `index`'s attempts (see the module docstring)."""
     vc, task = ctx.cfg.verifier, ctx.task
     by_id = {p.id: p for p in problems}
@@ -79,7 +79,7 @@ def label_round(ctx: RoundContext, index: int, problems: list[Problem], samples:
     chosen = balanced_draw(usable, vc.label_samples, ctx.seed("steps", index))
     if not chosen:
         return []
-    params = ctx.params(ctx.cfg.sampling.temperature, ctx.seed("steps", index, 1))
+    params = ctx.params(settings.temperature, ctx.seed("steps", index, 1))
     settings = MCSettings(k=vc.label_k, temperature=params.temperature, top_p=params.top_p,
                           max_new_tokens=params.max_new_tokens, seed=params.seed, search=vc.label_search)
     section = ctx.cfg.sampling
