@@ -69,6 +69,11 @@ def check_settings(args) -> None:
         if diff:
             raise ConfigError(f"{args.out} holds a run made with other settings ({'; '.join(diff)}); its training "
                               "attempts and trained verifiers would be reused. Give a new --out, or the same settings.")
+    elif ((args.out / "train_samples.jsonl").exists() or (args.out / "verifier").exists()) and \
+            (args.task, args.model, args.prm) != ("basic_arithmetic", "default", False):
+        # an --out of the benchmark's first version (no settings.json): it only ran that combination
+        raise ConfigError(f"{args.out} holds training files without a settings.json, made by an earlier version of "
+                          "this benchmark (basic_arithmetic, the default model, no --prm); give a new --out.")
     write_json(path, now)
 
 

@@ -28,10 +28,12 @@ calibration (ECE, Brier), and per learned strategy its paired bootstrap differen
 Outputs under --out: the strategies' folders, summary.json, results.md, and (not committed) the training
 files of _verifier_train.py. A rerun with the same settings reads those back instead of retraining.
 
-Cost over the run without --prm (per seed, same sizes): the step labels sample about label_k x 1.5 short
-continuations per labelled attempt (a few hundred in all, a fraction of the 2 x 1,024 samples of the
-pools), the PRM trains on 32 records (the outcome verifier on 1,024), and the PRM scores the held-out pool
-once more; the step-structured prompts are longer than the plain few-shot ones, so sampling costs a bit more.
+Cost per seed on a CPU: the run without --prm took ~25 min on a loaded 2-core machine (16 min of it the
+outcome verifier's training on 1,024 records, the rest the two pools of 64 x 16 and scoring). --prm adds the step
+labels (32 attempts x label_k=4 continuations of each step prefix not already finished, a few hundred short
+samples: a fraction of one pool), the PRM's training on 32 records (4 steps; the outcome verifier takes 128)
+and one more scoring pass over the held-out pool, a few minutes in all. The step-structured worked examples
+are as long as the plain ones on these tasks (one line per partial sum either way), so the pools cost the same.
 """
 
 from __future__ import annotations
@@ -178,7 +180,7 @@ def run(args) -> dict:
                "args": {k: str(v) for k, v in vars(args).items()}, "backend": lazy.backend, "train": outcome,
                "prm": prm, **held_out, "machine": platform.platform(), "seconds": round(time.time() - start, 1),
                "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                        cwd=ROOT).stdout.strip()}
+                                        cwd=ROOT, check=False).stdout.strip()}
     write_json(args.out / "summary.json", summary)
     (args.out / "results.md").write_text(markdown([summary]) + "\n")
     print(json.dumps({k: summary[k] for k in ("scorers", "paired_vs_sc", "seconds")}, indent=1))

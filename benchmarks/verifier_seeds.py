@@ -103,24 +103,28 @@ def label_rows(summaries: list[dict]) -> list[str]:
     return lines
 
 
+def pooled_bootstrap(summaries: list[dict], label: str, base: str) -> str:
+    """The paired bootstrap 95% interval (points) of `label` - `base` over every seed's problems pooled."""
+    if not all("correct" in s for s in summaries):
+        return "-"
+    a = [x for s in summaries for x in s["correct"][label]]
+    b = [x for s in summaries for x in s["correct"][base]]
+    pooled = paired_bootstrap(a, b)
+    return "-" if pooled is None else f"[{100 * pooled[0]:.1f}, {100 * pooled[1]:.1f}]"
+
+
 def paired_rows(summaries: list[dict]) -> list[str]:
-    k = summaries[0]["k"]
-    base = f"self_consistency@{k}"
+    base = f"self_consistency@{summaries[0]['k']}"
     acc = {r["label"]: [s["strategies"][i]["accuracy"] for s in summaries]
            for i, r in enumerate(summaries[0]["strategies"])}
-    lines = [f"| strategy - {base} | points (mean) | paired t 95% (seeds) | pooled bootstrap 95% (problems) | "
-             f"goal +{GOAL:.0f} | verdict |", "|---|---|---|---|---|---|"]
+    lines = [(f"| strategy - {base} | points (mean) | paired t 95% (seeds) | pooled bootstrap 95% (problems) | "
+              f"goal +{GOAL:.0f} | verdict |"), "|---|---|---|---|---|---|"]
     for label in (x for x in acc if any(t in x for t in LEARNED)):
         iv = paired_difference([100 * a for a in acc[label]], [100 * b for b in acc[base]])
         mean, ci = _iv(iv, 1.0)
-        boot = "-"
-        if all("correct" in s for s in summaries):
-            pooled = paired_bootstrap(sum((s["correct"][label] for s in summaries), []),
-                                      sum((s["correct"][base] for s in summaries), []))
-            boot = "-" if pooled is None else f"[{100 * pooled[0]:.1f}, {100 * pooled[1]:.1f}]"
         met = iv.mean >= GOAL and iv.low is not None and iv.low > 0
-        lines.append(f"| {label} | {mean} | {ci} | {boot} | {'met' if met else 'not met'} | "
-                     f"{verdict(label, base, iv)} |")
+        lines.append(f"| {label} | {mean} | {ci} | {pooled_bootstrap(summaries, label, base)} | "
+                     f"{'met' if met else 'not met'} | {verdict(label, base, iv)} |")
     return lines
 
 

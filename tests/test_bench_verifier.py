@@ -72,6 +72,12 @@ def test_rerun_reads_back_and_other_settings_are_refused(runs, tiny_path, capsys
     assert "label_k: 1 there, 2 now" in capsys.readouterr().err
 
 
+def test_an_out_of_the_first_version_is_refused_for_other_settings(tiny_path, tmp_path, capsys):
+    (tmp_path / "verifier").mkdir()  # the first version wrote no settings.json; it ran basic_arithmetic only
+    assert verifier.main(_args(tiny_path, tmp_path, 0)) == 2
+    assert "earlier version" in capsys.readouterr().err
+
+
 def test_seeds_table_has_the_paired_differences(runs, capsys):
     assert seeds.main([str(runs[0]), str(runs[1] / "summary.json")]) == 0
     table = capsys.readouterr().out
