@@ -102,3 +102,29 @@ def test_seeds_refuses_mixed_tasks_and_repeated_seeds(runs, tmp_path, capsys):
     assert "same seed" in capsys.readouterr().err
     assert seeds.main([str(tmp_path / "nothing")]) == 2
     assert "no summary.json" in capsys.readouterr().err
+
+
+def _summary(seed: int, sc: list[bool], best: list[bool]) -> dict:
+    rows = [{"label": label, "accuracy": sum(c) / len(c)} for label, c in
+            (("self_consistency@4", sc), ("best_of_n[verifier]@4", best))]
+    return {"task": "chain_sum", "k": 4, "prompt_form": "steps", "model": "m", "seed": seed, "strategies": rows,
+            "scorers": {"auroc_verifier": 0.5 + 0.1 * seed}, "problem_ids": [str(i) for i in range(len(sc))],
+            "correct": {"self_consistency@4": sc, "best_of_n[verifier]@4": best}}
+
+
+def test_seeds_table_numbers(tmp_path, capsys):
+    """Differences of 25, 50 and 37.5 points over 3 seeds: mean 37.5, t interval 37.5 +- 4.303 * 12.5 / sqrt(3)."""
+    sc = [True, False, False, False, False, False, False, False]
+    wins = {0: 2, 1: 4, 2: 3}
+    paths = []
+    for seed, extra in wins.items():
+        best = [True] + [i <= extra for i in range(1, 8)]
+        (tmp_path / f"s{seed}").mkdir()
+        (tmp_path / f"s{seed}" / "summary.json").write_text(json.dumps(_summary(seed, sc, best)))
+        paths.append(str(tmp_path / f"s{seed}"))
+    assert seeds.main(paths) == 0
+    table = capsys.readouterr().out
+    row = next(line for line in table.splitlines() if line.startswith("| best_of_n[verifier]@4 | 37.5 |"))
+    assert "| [6.4, 68.6] |" in row and "| met |" in row and "higher at 3 seeds" in row
+    assert "| self_consistency@4 | 12.5 | [12.5, 12.5] | 12.5, 12.5, 12.5 |" in table
+    assert "| verifier | 0.600 | " in table
