@@ -74,10 +74,11 @@ def plan(k: int, judge_n: int, rounds: int) -> list[tuple[str, str, dict]]:
     return runs
 
 
-def make_generator(backend: str, batch_size: int):
+def make_generator(backend: str, batch_size: int, model_path: str = "default"):
+    """(generator on `model_path` (a Hub id, a local folder or `default`) on the CPU, the backend's name)."""
     from selftaught.models import BACKENDS, HFGenerator, load_model
 
-    model, tok = load_model("default", device="cpu", dtype="float32")
+    model, tok = load_model(model_path, device="cpu", dtype="float32")
     if backend == "fast" or (backend == "auto" and "fast" in BACKENDS):
         from selftaught.models.fast import FastGenerator
 

@@ -1,22 +1,44 @@
-"""Closing the gap with a learned outcome verifier, on the default model and task (one seed).
+"""Closing the gap with learned verifiers (outcome verifier and process reward model), one seed, one task.
+
+The comparison, per task (basic_arithmetic, chain_sum) and seed (0, 1, 2), then one table per task:
+
+    for T in basic_arithmetic chain_sum; do for S in 0 1 2; do
+      OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/verifier.py --prm --task $T --seed $S --out .bench/verifier-$T-$S
+    done; done
+    PYTHONPATH=src python benchmarks/verifier_seeds.py .bench/verifier-basic_arithmetic-{0,1,2}
+    PYTHONPATH=src python benchmarks/verifier_seeds.py .bench/verifier-chain_sum-{0,1,2}
+
+Without --prm (outcome verifier only, the 2-example few-shot prompt of recipes/default.yaml):
 
     OMP_NUM_THREADS=1 PYTHONPATH=src python benchmarks/verifier.py --out .bench/verifier   # ~25 min, 2-core CPU
 
-Samples `--k` attempts at T=0.7 for `--train-problems` training problems of the default task
-(basic_arithmetic, 2 terms, as recipes/default.yaml), scores them with the task's verifier, trains the
-outcome verifier (a one-logit head on the default model, `train.verifier.train_verifier`) on them, then
-on `--eval-problems` held-out problems compares, on ONE shared pool of k samples per problem:
-best-of-k by the verifier, weighted vote by the verifier, self-consistency@k, best-of-k by
-self-certainty and by log-prob, and the oracle (pass@k, an upper bound); with the AUROC of every scorer
-against the truth over the held-out samples, the verifier's calibration (ECE, Brier), and paired
-bootstrap intervals of best-of-k[verifier] minus self-consistency@k. Outputs under --out: the strategies'
-folders, verifier/ (the trained model; not committed), summary.json and results.md.
+Samples `--k` attempts at T=0.7 for `--train-problems` training problems of `--task` (presets in TASKS:
+basic_arithmetic 2 terms as recipes/default.yaml; chain_sum 2-3 one-digit terms) on `--model`, scores them
+with the task's verifier and trains the outcome verifier (a one-logit head on the same model,
+`train.verifier.train_verifier`) on them. With `--prm`, every prompt of the run (training attempts, step
+continuations, held-out pool) shows the step-structured worked examples (`task.demos: steps`: running
+partial sums, one line each), a balanced draw of `--label-samples` training attempts gets Monte-Carlo step
+labels (`--label-k` continuations per step; their agreement with the exact step truth is reported) and the
+process reward model trains on them (see _verifier_train.py). Then on `--eval-problems` held-out problems,
+ONE shared pool of k samples per problem feeds: self-consistency@k; best-of-k and weighted vote by the
+outcome verifier and (--prm) by the PRM (scorer `prm`: its weakest step); best-of-k by self-certainty and by
+log-prob; the oracle (pass@k, an upper bound). Reported: each strategy's accuracy, the AUROC of every
+scorer against the truth over all held-out samples (unparsed ones count as wrong), the learned scorers'
+calibration (ECE, Brier), and per learned strategy its paired bootstrap difference from self-consistency@k.
+Outputs under --out: the strategies' folders, summary.json, results.md, and (not committed) the training
+files of _verifier_train.py. A rerun with the same settings reads those back instead of retraining.
+
+Cost per seed on a CPU: the run without --prm took ~25 min on a loaded 2-core machine (16 min of it the
+outcome verifier's training on 1,024 records, the rest the two pools of 64 x 16 and scoring). --prm adds the step
+labels (32 attempts x label_k=4 continuations of each step prefix not already finished, a few hundred short
+samples: a fraction of one pool), the PRM's training on 32 records (4 steps; the outcome verifier takes 128)
+and one more scoring pass over the held-out pool, a few minutes in all. The step-structured worked examples
+are as long as the plain ones on these tasks (one line per partial sum either way), so the pools cost the same.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import platform
 import subprocess
@@ -30,26 +52,35 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from selftaught.core.io import read_jsonl, write_json, write_jsonl  # noqa: E402
-from selftaught.core.records import Sample, from_dict  # noqa: E402
+from selftaught.core.errors import SelftaughtError  # noqa: E402
+from selftaught.core.io import write_json  # noqa: E402
 from selftaught.inference import Context, build_strategy  # noqa: E402
 from selftaught.inference.runner import evaluate_strategy  # noqa: E402
 from selftaught.metrics.calibration import brier_score, expected_calibration_error  # noqa: E402
 from selftaught.metrics.exploit import auroc  # noqa: E402
 from selftaught.metrics.stats import wilson_interval  # noqa: E402
-from selftaught.train.prm import VerifierTrainConfig  # noqa: E402
-from selftaught.train.verifier import is_trained, outcome_records, train_verifier  # noqa: E402
-from strategies import make_generator, paired_diff  # noqa: E402
+from _verifier_train import TEMPERATURE, Lazy, check_settings, train_all  # noqa: E402
+from strategies import paired_diff, slug  # noqa: E402
+from verifier_seeds import markdown  # noqa: E402
 
-OPTIONS = {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 2, "operators": ["+", "-"]}
+TASKS = {
+    "basic_arithmetic": {"min_terms": 2, "max_terms": 2, "min_digits": 1, "max_digits": 2, "operators": ["+", "-"]},
+    "chain_sum": {"min_terms": 2, "max_terms": 3, "min_digits": 1, "max_digits": 1},
+}
 
 
-def parse() -> argparse.Namespace:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--task", choices=list(TASKS), default="basic_arithmetic")
+    ap.add_argument("--model", default="default", help="`default`, a Hub id or a local model folder")
+    ap.add_argument("--prm", action="store_true",
+                    help="step-structured prompts throughout, MC step labels, and the PRM's rows")
     ap.add_argument("--train-problems", type=int, default=64)
     ap.add_argument("--eval-problems", type=int, default=64)
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--label-samples", type=int, default=32, help="--prm: training attempts given step labels")
+    ap.add_argument("--label-k", type=int, default=4, help="--prm: continuations sampled per step prefix")
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--lr", type=float, default=3e-5)
     ap.add_argument("--batch-size", type=int, default=8)
@@ -58,104 +89,113 @@ def parse() -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backend", default="fast")
     ap.add_argument("--out", type=Path, default=Path(".bench/verifier"))
-    return ap.parse_args()
+    return ap.parse_args(argv)
 
 
-class Lazy:
-    """The generator, built on first use (training the verifier first needs no sampler in memory)."""
+def make_task(args):
+    from selftaught.core.config import TaskConfig
+    from selftaught.tasks import build_task
 
-    def __init__(self, backend: str):
-        self.backend, self.generator = backend, None
-
-    def get(self):
-        if self.generator is None:
-            self.generator, self.backend = make_generator(self.backend, 64)
-        return self.generator
+    return build_task(TaskConfig(name=args.task, options=TASKS[args.task], few_shot=2,
+                                 demos="steps" if args.prm else "given"))
 
 
-def train_pool(task, generator: Lazy, args, out: Path) -> dict:
-    """Sample k attempts per training problem, score them, train the outcome verifier (skipped if saved)."""
-    folder = out / "verifier"
-    if is_trained(folder):
-        return json.loads((folder / "verifier.json").read_text())["metrics"]
-    problems = task.problems("train", args.train_problems, args.seed)
-    cache = out / "train_samples.jsonl"
-    if cache.exists():  # an earlier run's pool (same settings): sampling is deterministic, this only saves time
-        samples = [from_dict(Sample, d) for d in read_jsonl(cache)]
-    else:
-        ctx = Context(task, generator.get(), seed=args.seed + 1)
-        samples = [s for g in ctx.pool(0.7, 1.0, args.max_new_tokens).take(problems, args.k) for s in g]
-        write_jsonl(cache, samples)
-        generator.generator = None  # free the sampler's memory while the verifier trains
-        gc.collect()
-    by_id = {p.id: p for p in problems}
-    scores = [task.score(by_id[s.problem_id], s.text) for s in samples]
-    records = outcome_records(problems, samples, scores, dedupe=args.dedupe)
-    print(f"train pool: {len(samples)} samples ({sum(s.correct for s in scores)} correct), {len(records)} records "
-          f"({sum(r['labels'][0] for r in records)} correct)", flush=True)
-    cfg = VerifierTrainConfig(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
-    result = train_verifier("default", records, "outcome", folder, cfg, seed=args.seed)
-    return result.metrics()
+def learned(args) -> list[str]:
+    """The learned scorers of this run."""
+    return ["verifier", "prm"] if args.prm else ["verifier"]
 
 
-def scorer_table(task, problems, ctx: Context, k: int, max_new_tokens: int) -> dict:
-    """AUROC of each scorer over the held-out pool's parsed samples, and the verifier's calibration."""
-    groups = ctx.pool(0.7, 1.0, max_new_tokens).take(problems, k)
-    flat_p = [p for p, g in zip(problems, groups) for _ in g]
-    flat_s = [s for g in groups for s in g]
-    truth = [task.score(p, s.text).verdict == "correct" for p, s in zip(flat_p, flat_s)]
-    out = {"samples": len(flat_s), "correct_share": sum(truth) / len(truth)}
-    for name in ("verifier", "self_certainty", "logprob"):
-        values = ctx.scorer(name)(flat_p, flat_s)
-        out[f"auroc_{name}"] = auroc(values, truth)
-        if name == "verifier":
-            out["ece_verifier"] = expected_calibration_error(values, truth)
-            out["brier_verifier"] = brier_score(values, truth)
-    return out
+def plan(k: int, scorers: list[str]) -> list[tuple[str, str, dict]]:
+    """(label, strategy, options) in run order; the first entry samples the shared pool."""
+    rows = [(f"sample@{k}", "sample", {}), (f"self_consistency@{k}", "self_consistency", {})]
+    for name in scorers:  # scorer `prm` aggregates by the weakest step; one loaded PRM serves both rows
+        rows += [(f"best_of_n[{name}]@{k}", "best_of_n", {"scorer": name}),
+                 (f"weighted_vote[{name}]@{k}", "weighted_vote", {"scorer": name})]
+    return rows + [(f"best_of_n[self_certainty]@{k}", "best_of_n", {"scorer": "self_certainty"}),
+                   (f"best_of_n[logprob]@{k}", "best_of_n", {"scorer": "logprob"}),
+                   (f"best_of_n[oracle]@{k} (upper bound)", "best_of_n", {"scorer": "oracle"})]
 
 
-def main() -> None:
-    args = parse()
-    torch.set_num_threads(args.threads)
-    from selftaught.tasks import ReasoningGymTask
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    task = ReasoningGymTask("basic_arithmetic", OPTIONS, few_shot=2)
-    start = time.time()
-    lazy = Lazy(args.backend)  # the sampler's model is loaded only when something is sampled
-    train_metrics = train_pool(task, lazy, args, args.out)
-    generator, backend = lazy.get(), lazy.backend
-    print(f"verifier trained: {train_metrics}  ({time.time() - start:.0f}s)", flush=True)
-    problems = task.problems("eval", args.eval_problems, args.seed)
-    ctx = Context(task, generator, seed=args.seed, scorer_options={"verifier_path": str(args.out / "verifier")})
-    k = args.k
-    plan = [(f"sample@{k}", "sample", {}), (f"self_consistency@{k}", "self_consistency", {}),
-            (f"best_of_n[verifier]@{k}", "best_of_n", {"scorer": "verifier"}),
-            (f"weighted_vote[verifier]@{k}", "weighted_vote", {"scorer": "verifier"}),
-            (f"best_of_n[self_certainty]@{k}", "best_of_n", {"scorer": "self_certainty"}),
-            (f"best_of_n[logprob]@{k}", "best_of_n", {"scorer": "logprob"}),
-            (f"best_of_n[oracle]@{k} (upper bound)", "best_of_n", {"scorer": "oracle"})]
+def run_plan(task, generator, problems, ctx: Context, args) -> tuple[list[dict], dict[str, list[bool]]]:
+    """Each strategy's row (accuracy, Wilson interval, pass@j) and per-problem correctness."""
     rows, correct = [], {}
-    for label, strategy, opts in plan:
-        cfg = build_strategy(strategy, {"n": k, "max_new_tokens": args.max_new_tokens, **opts})
-        m = evaluate_strategy(task, generator, problems, cfg, args.out, label=label.replace("[", "-").replace("]", ""),
-                              ctx=ctx)
-        folder = args.out / label.replace("[", "-").replace("]", "")
-        correct[label] = [json.loads(x)["correct"] for x in (folder / "traces.jsonl").read_text().splitlines()]
+    for label, strategy, opts in plan(args.k, learned(args)):
+        cfg = build_strategy(strategy, {"n": args.k, "max_new_tokens": args.max_new_tokens, **opts})
+        m = evaluate_strategy(task, generator, problems, cfg, args.out, label=slug(label), ctx=ctx)
+        traces = (args.out / slug(label) / "traces.jsonl").read_text().splitlines()
+        correct[label] = [bool(json.loads(x)["correct"]) for x in traces]
         solved = sum(correct[label])
         rows.append({"label": label, "accuracy": solved / len(problems), "ci": list(wilson_interval(solved, len(problems))),
                      **{key: v for key, v in m.items() if key.startswith("pass@")}})
         print(f"{label:40s} {100 * solved / len(problems):5.1f}%", flush=True)
-    summary = {"args": {k2: str(v) for k2, v in vars(args).items()}, "backend": backend, "train": train_metrics,
-               "strategies": rows, "scorers": scorer_table(task, problems, ctx, k, args.max_new_tokens),
-               "verifier_minus_sc": paired_diff(correct[f"best_of_n[verifier]@{k}"], correct[f"self_consistency@{k}"]),
-               "vote_minus_sc": paired_diff(correct[f"weighted_vote[verifier]@{k}"], correct[f"self_consistency@{k}"]),
-               "machine": platform.platform(), "seconds": round(time.time() - start, 1),
+    return rows, correct
+
+
+def scorer_table(task, problems, ctx: Context, args) -> dict:
+    """AUROC of each scorer over all the held-out pool's samples (unparsed count as wrong), and the learned
+    scorers' calibration."""
+    groups = ctx.pool(TEMPERATURE, 1.0, args.max_new_tokens).take(problems, args.k)
+    flat_p = [p for p, g in zip(problems, groups) for _ in g]
+    flat_s = [s for g in groups for s in g]
+    truth = [task.score(p, s.text).verdict == "correct" for p, s in zip(flat_p, flat_s)]
+    out = {"samples": len(flat_s), "correct_share": sum(truth) / len(truth)}
+    for name in [*learned(args), "self_certainty", "logprob"]:
+        values = ctx.scorer(name)(flat_p, flat_s)
+        out[f"auroc_{name}"] = auroc(values, truth)
+        if name in learned(args):
+            out[f"ece_{name}"] = expected_calibration_error(values, truth)
+            out[f"brier_{name}"] = brier_score(values, truth)
+    return out
+
+
+def evaluate(task, lazy: Lazy, args) -> dict:
+    """The held-out part of the summary: strategies, scorers, paired differences, per-problem correctness."""
+    problems = task.problems("eval", args.eval_problems, args.seed)
+    paths = {"verifier_path": str(args.out / "verifier")}
+    if args.prm:
+        paths["prm_path"] = str(args.out / "prm")
+    generator = lazy.get()
+    ctx = Context(task, generator, seed=args.seed, scorer_options=paths)
+    rows, correct = run_plan(task, generator, problems, ctx, args)
+    sc = correct[f"self_consistency@{args.k}"]
+    paired = {label: paired_diff(c, sc) for label, c in correct.items()
+              if any(f"[{name}]" in label for name in learned(args))}
+    return {"strategies": rows, "scorers": scorer_table(task, problems, ctx, args), "paired_vs_sc": paired,
+            "problem_ids": [p.id for p in problems], "correct": correct}
+
+
+def run(args) -> dict:
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    check_settings(args)
+    task = make_task(args)
+    start = time.time()
+    lazy = Lazy(args.backend, args.model)  # the sampler's model is loaded only when something is sampled
+    outcome, prm = train_all(task, lazy, args)
+    print(f"verifiers ready ({time.time() - start:.0f}s): outcome loss {outcome.get('train/loss')}"
+          + (f"; prm loss {prm['train'].get('train/loss')}, step labels {prm['step_labels']}" if prm else ""), flush=True)
+    held_out = evaluate(task, lazy, args)
+    summary = {"task": args.task, "task_options": TASKS[args.task], "task_version": task.version,
+               "prompt_form": "steps" if args.prm else "given", "model": args.model, "k": args.k, "seed": args.seed,
+               "args": {k: str(v) for k, v in vars(args).items()}, "backend": lazy.backend, "train": outcome,
+               "prm": prm, **held_out, "machine": platform.platform(), "seconds": round(time.time() - start, 1),
                "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                        cwd=ROOT).stdout.strip()}
+                                        cwd=ROOT, check=False).stdout.strip()}
     write_json(args.out / "summary.json", summary)
-    print(json.dumps({k2: summary[k2] for k2 in ("scorers", "verifier_minus_sc", "vote_minus_sc", "seconds")}, indent=1))
+    (args.out / "results.md").write_text(markdown([summary]) + "\n")
+    print(json.dumps({k: summary[k] for k in ("scorers", "paired_vs_sc", "seconds")}, indent=1))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    try:
+        run(args)
+    except SelftaughtError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
