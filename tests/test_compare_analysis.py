@@ -1,5 +1,5 @@
 """The comparison's statistics on hand-made numbers: t quantiles, intervals, paired differences,
-curve bands, compute spread and the plain-words verdict."""
+curve bands, compute spread, the plain-words verdict, and which samples count as a cell's sampled tokens."""
 
 import math
 
@@ -74,3 +74,26 @@ def test_verdict_lines():
     assert "bstar higher at 8 seeds" in verdict("bstar", "rft", Interval(3.0, 0.5, 5.5, 8))
     assert "bstar lower" in verdict("bstar", "rft", Interval(-3.0, -5.5, -0.5, 8))
     assert "one seed: no interval" in verdict("bstar", "rft", Interval(2.0, None, None, 1))
+
+
+def test_sampled_tokens_count_every_training_stage_and_not_the_held_out_ones(tmp_path):
+    import json
+
+    from selftaught.experiments.collect import read_cell
+
+    def write(name: str, tokens: list[int], r: int = 1) -> None:
+        (rounds / f"{r:03d}" / name).write_text("".join(json.dumps({"n_tokens": t}) + "\n" for t in tokens))
+
+    rounds = tmp_path / "cells" / "bstar" / "seed0" / "rounds"
+    for r, metrics in ((0, {}), (1, {"control/tokens": 1000})):
+        (rounds / f"{r:03d}").mkdir(parents=True)
+        (rounds / f"{r:03d}" / "metrics.json").write_text(json.dumps({"round": r, **metrics}))
+    write("samples.jsonl", [10, 20])
+    write("synth_samples.jsonl", [5])
+    write("rationale_samples.jsonl", [7])
+    write("eval_samples.jsonl", [100])  # held-out: the same for every variant
+    write("probe_samples.jsonl", [200])
+    write("eval_samples.jsonl", [300], r=0)
+    (rounds / "002").mkdir()
+    write("samples.jsonl", [400], r=2)  # an unfinished round (no metrics.json) does not count
+    assert read_cell(tmp_path, "bstar", 0).sampled_tokens == 10 + 20 + 5 + 7 + 1000

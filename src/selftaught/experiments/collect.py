@@ -1,6 +1,12 @@
 """Read a comparison's cells back from disk: per cell its final held-out accuracy, its gain over
 round 0, its learning curve and the compute it used. Only files are read (rounds/NNN/metrics.json,
-rounds/NNN/samples.jsonl), so a folder copied off a cluster can be analysed anywhere.
+rounds/NNN/*samples.jsonl), so a folder copied off a cluster can be analysed anywhere.
+
+Sampled tokens are every token the loop generated to make training data: the round's attempts
+(samples.jsonl) and every extra stage's samples (synth_, rationale_, revision_, verifier_pool_... samples.jsonl),
+plus bstar's probe grid (`control/tokens`, which writes no sample file). The held-out evaluation and the
+held-out probe (eval_ / probe_samples.jsonl) measure and are the same for every variant, so they are left out.
+Monte-Carlo step-label continuations keep no token counts and are not included.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ class CellData:
     seed: int
     root: Path
     rounds: list[dict[str, Any]] = field(default_factory=list)  # metrics.json of each finished round
-    sampled_tokens: int = 0  # sum of n_tokens over the training attempts (rounds/*/samples.jsonl)
+    sampled_tokens: int = 0  # tokens generated for training data (see the module docstring)
 
     def finished(self, n_rounds: int) -> bool:
         return [m.get("round") for m in self.rounds] == list(range(n_rounds + 1))
@@ -68,11 +74,20 @@ def read_cell(folder: Path, variant: str, seed: int) -> CellData:
         if not metrics.exists():
             continue  # an unfinished round
         cell.rounds.append(json.loads(metrics.read_text()))
-        samples = d / "samples.jsonl"
-        if samples.exists():
-            with open(samples, encoding="utf-8") as f:
-                cell.sampled_tokens += sum(int(json.loads(line).get("n_tokens") or 0) for line in f if line.strip())
+        cell.sampled_tokens += int(cell.rounds[-1].get("control/tokens") or 0)
+        for samples in sorted(d.glob("*samples.jsonl")):
+            if samples.name not in MEASUREMENT_SAMPLES:
+                cell.sampled_tokens += file_tokens(samples)
     return cell
+
+
+MEASUREMENT_SAMPLES = {"eval_samples.jsonl", "probe_samples.jsonl"}  # held-out: the same for every variant
+
+
+def file_tokens(path: Path) -> int:
+    """Sum of n_tokens over a samples file's records."""
+    with open(path, encoding="utf-8") as f:
+        return sum(int(json.loads(line).get("n_tokens") or 0) for line in f if line.strip())
 
 
 def read_cells(folder: Path, spec: CompareSpec) -> dict[str, dict[int, CellData]]:
