@@ -77,6 +77,22 @@ def test_an_earlier_round_exports_its_own_rounds_only(run_dir, tmp_path):
     assert not (tmp_path / "r1" / "data" / "jsonl" / "round_002").exists()
 
 
+def test_dtype_casts_the_exported_weights_and_leaves_the_checkpoint_as_it_was(run_dir, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    done = runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / "bf"), "--dtype", "bfloat16"])
+    assert done.exit_code == 0, done.output
+    checkpoint = run_dir / "rounds" / "002" / "checkpoint"
+    mine = AutoModelForCausalLM.from_pretrained(tmp_path / "bf" / "model", dtype="auto")
+    theirs = AutoModelForCausalLM.from_pretrained(checkpoint, dtype="auto").state_dict()
+    assert {p.dtype for p in mine.parameters()} == {torch.bfloat16}
+    assert {t.dtype for t in theirs.values()} == {torch.float32}  # the run's checkpoint is untouched
+    assert all(torch.equal(t, theirs[k].to(torch.bfloat16)) for k, t in mine.state_dict().items())
+    assert (tmp_path / "bf" / "model" / "README.md").exists()
+    bad = runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / "x"), "--dtype", "int8"])
+    assert bad.exit_code == 2 and "bfloat16, float16, float32" in bad.output and not (tmp_path / "x").exists()
+
+
 def test_push_without_a_token_fails_clearly_after_the_local_export(run_dir, tmp_path, monkeypatch):
     from huggingface_hub import constants
 

@@ -1,4 +1,4 @@
-"""`selftaught export RUN_DIR --round N|latest --out DIR [--gguf] [--push-to-hub REPO]`.
+"""`selftaught export RUN_DIR --round N|latest --out DIR [--dtype bfloat16] [--gguf] [--push-to-hub REPO]`.
 
 Writes DIR/model (the round's model, `save_pretrained` layout, README.md model card with the recipe,
 the rounds' metrics and the data's provenance), DIR/data (selected records, pairs, samples with their
@@ -26,13 +26,15 @@ def export_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: RUN_DIR-export)."),
     gguf: bool = typer.Option(False, "--gguf", help="Also write DIR/model.gguf for llama.cpp / ollama (Llama family)."),
     outtype: str = typer.Option("f16", "--outtype", help="GGUF weight type: f32, f16 or bf16 (norms stay f32)."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help="Cast DIR/model's weights: bfloat16, float16 or "
+                                        "float32 (default: as the checkpoint was saved, float32 after CPU training)."),
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Upload DIR/model to this Hub model repo "
                                               "and DIR/data to REPO-data (needs HF_TOKEN or `huggingface-cli login`)."),
     private: bool = typer.Option(False, "--private", help="With --push-to-hub: create private repos."),
 ) -> None:
     """Export a round's model (HF folder + model card, optionally GGUF) and its data (HF dataset + JSONL)."""
     from ..core.errors import SelftaughtError
-    from ..use.export import export_round, push_to_hub as push
+    from ..use.export import DTYPES, export_round, push_to_hub as push
     from ..use.gguf_export import OUTTYPES
     from ..use.source import is_run_dir
 
@@ -41,6 +43,8 @@ def export_command(
                               "the folder `selftaught run` wrote.")
     if outtype not in OUTTYPES:
         raise SelftaughtError(f"--outtype must be one of {', '.join(OUTTYPES)}, got {outtype!r}.")
+    if dtype is not None and dtype not in DTYPES:
+        raise SelftaughtError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}.")
     target = out or run_dir.with_name(run_dir.name + "-export")
     quiet_libraries()
     import datasets
@@ -48,7 +52,8 @@ def export_command(
     datasets.disable_progress_bars()
     command = "selftaught " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["export"] else None
     with console.status(f"exporting {run_dir} round {round_spec} to {target}..."):
-        paths = export_round(run_dir, round_spec, target, gguf=gguf, outtype=outtype, command=command)
+        paths = export_round(run_dir, round_spec, target, gguf=gguf, outtype=outtype, command=command,
+                             dtype=dtype)
     for name, path in paths.items():
         console.print(f"{name}: {path}", highlight=False)
     if push_to_hub:

@@ -84,10 +84,14 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v) if isinstance(v, dict) else v for k, v in row.items()}
 
 
+DTYPES = ("bfloat16", "float16", "float32")
+
+
 def export_round(run_dir: str | Path, round_spec: str | int, out: str | Path, gguf: bool = False,
-                 outtype: str = "f16", command: str | None = None) -> dict[str, Path]:
+                 outtype: str = "f16", command: str | None = None, dtype: str | None = None) -> dict[str, Path]:
     """Write OUT/model (+ model card), OUT/data (+ dataset card) and, with `gguf`, OUT/model.gguf for
-    round `round_spec` of `run_dir`. Returns the paths written by name."""
+    round `round_spec` of `run_dir`. `dtype` (one of DTYPES) casts the model's weights on the way out (the
+    checkpoints stay as trained, usually float32; bfloat16 halves the folder). Returns the paths written by name."""
     cfg = run_config(run_dir)
     index = pick_round(run_dir, round_spec)
     source = Path(round_model(run_dir, cfg, index))
@@ -100,6 +104,8 @@ def export_round(run_dir: str | Path, round_spec: str | int, out: str | Path, gg
             shutil.rmtree(old)
     shutil.copytree(source, model_dir, ignore=shutil.ignore_patterns("*.tmp", "README.md"),
                     copy_function=shutil.copyfile)  # new files take the umask: an export is made to be shared
+    if dtype is not None:
+        cast_weights(model_dir, dtype)
     splits, counts = export_data(run_dir, index, data_dir)
     cfg_dict, rows = read_card_inputs(run_dir)
     commands = [f"selftaught run {Path(run_dir) / 'config.yaml'} --run-dir {run_dir}",
@@ -112,6 +118,20 @@ def export_round(run_dir: str | Path, round_spec: str | int, out: str | Path, gg
 
         paths["gguf"] = export_gguf(model_dir, out / "model.gguf", outtype=outtype)
     return paths
+
+
+def cast_weights(model_dir: Path, dtype: str) -> None:
+    """Re-save the model in `model_dir` with its floating-point weights in `dtype` (config.json's dtype too)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if dtype not in DTYPES:
+        raise SelftaughtError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}.")
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
+    for old in model_dir.glob("*.safetensors*"):  # the copied shards; save_pretrained writes its own
+        old.unlink()
+    (model_dir / "pytorch_model.bin").unlink(missing_ok=True)
+    model.save_pretrained(model_dir)
 
 
 def hub_token() -> str | None:
