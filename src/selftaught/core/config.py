@@ -156,8 +156,8 @@ class SamplingConfig(_Section):
         "float32 on a CPU with native bf16 matmuls (AVX512-BF16 or AMX), else the model's dtype. Only the matmuls "
         "narrow (activations are cast for each and the result cast back; the residual stream, norms, attention, KV "
         "cache and sampling stay float32): ~1.6x faster sampling on a 2-core AVX512-BF16 CPU, same pass@1 within "
-        "noise, but over five seeds the default recipe gained 2.5 points less with it than in float32 (+6.1 vs +8.6, "
-        "not significant; BENCHMARKS.md), so it is opt-in. Other backends ignore it.")
+        "noise, but over eight seeds the default recipe gained 3.2 points less with it than in float32 (+5.6 vs "
+        "+8.8, paired interval [-6.1, -0.4]; docs/results.md), so it is opt-in. Other backends ignore it.")
 
 
 class EvalConfig(_Section):
