@@ -28,12 +28,9 @@ calibration (ECE, Brier), and per learned strategy its paired bootstrap differen
 Outputs under --out: the strategies' folders, summary.json, results.md, and (not committed) the training
 files of _verifier_train.py. A rerun with the same settings reads those back instead of retraining.
 
-Cost per seed on a CPU: the run without --prm took ~25 min on a loaded 2-core machine (16 min of it the
-outcome verifier's training on 1,024 records, the rest the two pools of 64 x 16 and scoring). The --prm
-steps (step labels of 32 attempts x label_k continuations per step, the PRM's training on 32 records, one
-more scoring pass over the held-out pool) are not yet timed at full size; a smoke run on the default model
-(`--prm --task chain_sum --train-problems 8 --eval-problems 8 --k 4 --label-samples 4 --label-k 2`) took
-128 s in all on the same machine under load.
+Cost per seed on a CPU (2-core VM, one thread a run, commit 9df3282): with --prm 409-433 s with two runs at
+once and 816-849 s with four (docs/results.md, "Learned verifiers"); the outcome verifier's training on
+1,024 records is the largest part. The first run without --prm took ~25 min under a much heavier load.
 """
 
 from __future__ import annotations
