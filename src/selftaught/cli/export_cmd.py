@@ -34,7 +34,7 @@ def export_command(
 ) -> None:
     """Export a round's model (HF folder + model card, optionally GGUF) and its data (HF dataset + JSONL)."""
     from ..core.errors import SelftaughtError
-    from ..use.export import DTYPES, export_round, push_to_hub as push
+    from ..use.export import export_round, push_to_hub as push
     from ..use.gguf_export import OUTTYPES
     from ..use.source import is_run_dir
 
@@ -43,8 +43,6 @@ def export_command(
                               "the folder `selftaught run` wrote.")
     if outtype not in OUTTYPES:
         raise SelftaughtError(f"--outtype must be one of {', '.join(OUTTYPES)}, got {outtype!r}.")
-    if dtype is not None and dtype not in DTYPES:
-        raise SelftaughtError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}.")
     target = out or run_dir.with_name(run_dir.name + "-export")
     quiet_libraries()
     import datasets

@@ -92,6 +92,8 @@ def export_round(run_dir: str | Path, round_spec: str | int, out: str | Path, gg
     """Write OUT/model (+ model card), OUT/data (+ dataset card) and, with `gguf`, OUT/model.gguf for
     round `round_spec` of `run_dir`. `dtype` (one of DTYPES) casts the model's weights on the way out (the
     checkpoints stay as trained, usually float32; bfloat16 halves the folder). Returns the paths written by name."""
+    if dtype is not None and dtype not in DTYPES:  # before anything is written
+        raise SelftaughtError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}.")
     cfg = run_config(run_dir)
     index = pick_round(run_dir, round_spec)
     source = Path(round_model(run_dir, cfg, index))
@@ -125,8 +127,6 @@ def cast_weights(model_dir: Path, dtype: str) -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
-    if dtype not in DTYPES:
-        raise SelftaughtError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}.")
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype))
     for old in model_dir.glob("*.safetensors*"):  # the copied shards; save_pretrained writes its own
         old.unlink()
