@@ -67,6 +67,7 @@ def test_prm_run_labels_a_balanced_draw_and_trains_the_prm_on_it(tiny_path, tmp_
     assert call["n"] == 4 and call["seed"] == settings.seed and asked == 0  # round 0's model sampled round 1
     assert metrics["steps/attempts"] == 4 and metrics["steps/steps"] == 24
     assert metrics["steps/correct_share"] == (12 + 2 * 2) / 24  # a slip keeps its first two steps right
+    assert metrics["steps/tokens"] == sum(r["mc_tokens"] for r in records) > 0  # what compare charges
     assert metrics["steps/truth_agreement"] == 1.0 and metrics["steps/wrong_caught"] == 1.0
     assert "time/step_labels" in metrics
     assert metrics["verifier/prm_records"] == 4 and (r1 / "prm" / "verifier.json").exists()

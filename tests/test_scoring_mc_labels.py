@@ -40,6 +40,7 @@ def test_labels_from_prefix_continuations_and_first_error():
     assert len(gen.calls) == 1 and gen.calls[0]["n"] == 4  # every prefix in one call, k samples each
     assert gen.calls[0]["prompts"][0][-1] == {"role": "assistant", "content": "4 - 1 = 3\n"}
     assert len(gen.calls[0]["prompts"]) == len(SLIP) - 1  # the last step is the solution's own verdict
+    assert rec["mc_tokens"] == (len(SLIP) - 1) * 4 * 2  # every continuation ("Answer: 4") is charged, 2 tokens
 
 
 def test_unfinished_solution_continues_its_last_step():
@@ -58,6 +59,8 @@ def test_binary_search_finds_the_first_error_with_fewer_prefixes():
     recs = mc_step_labels(gen, SumTask({"p": "4"}), [problem()], [slip, right], MCSettings(k=4, search="binary"))
     assert recs[0]["first_error"] == 2 and recs[0]["labels"] == [True, True, False]
     assert recs[0]["completions"] == SLIP[:3]
+    probed = sum(len(c["prompts"]) for c in gen.calls)
+    assert recs[0]["mc_tokens"] == probed * 4 * 2 and recs[1]["mc_tokens"] == 0  # a correct one is not searched
     assert recs[1]["labels"] == [True] * 6 and recs[1]["first_error"] is None  # correct: not searched
     assert sum(len(c["prompts"]) for c in gen.calls) < len(SLIP) - 1
 

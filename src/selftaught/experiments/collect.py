@@ -4,9 +4,10 @@ rounds/NNN/*samples.jsonl), so a folder copied off a cluster can be analysed any
 
 Sampled tokens are every token the loop generated to make training data: the round's attempts
 (samples.jsonl) and every extra stage's samples (synth_, rationale_, revision_, verifier_pool_... samples.jsonl),
-plus bstar's probe grid (`control/tokens`, which writes no sample file). The held-out evaluation and the
-held-out probe (eval_ / probe_samples.jsonl) measure and are the same for every variant, so they are left out.
-Monte-Carlo step-label continuations keep no token counts and are not included.
+plus bstar's probe grid (`control/tokens`, which writes no sample file) and the Monte-Carlo step labels'
+continuations (step_labels.jsonl's `mc_tokens`; step labels written before those were counted carry none
+and add nothing). The held-out evaluation and the held-out probe (eval_ / probe_samples.jsonl) measure and
+are the same for every variant, so they are left out.
 """
 
 from __future__ import annotations
@@ -78,16 +79,18 @@ def read_cell(folder: Path, variant: str, seed: int) -> CellData:
         for samples in sorted(d.glob("*samples.jsonl")):
             if samples.name not in MEASUREMENT_SAMPLES:
                 cell.sampled_tokens += file_tokens(samples)
+        if (d / "step_labels.jsonl").exists():
+            cell.sampled_tokens += file_tokens(d / "step_labels.jsonl", key="mc_tokens")
     return cell
 
 
 MEASUREMENT_SAMPLES = {"eval_samples.jsonl", "probe_samples.jsonl"}  # held-out: the same for every variant
 
 
-def file_tokens(path: Path) -> int:
-    """Sum of n_tokens over a samples file's records."""
+def file_tokens(path: Path, key: str = "n_tokens") -> int:
+    """Sum of `key` (n_tokens) over a records file's records."""
     with open(path, encoding="utf-8") as f:
-        return sum(int(json.loads(line).get("n_tokens") or 0) for line in f if line.strip())
+        return sum(int(json.loads(line).get(key) or 0) for line in f if line.strip())
 
 
 def read_cells(folder: Path, spec: CompareSpec) -> dict[str, dict[int, CellData]]:

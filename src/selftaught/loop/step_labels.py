@@ -112,11 +112,13 @@ def balanced_draw(attempts: list[tuple[Sample, bool]], most: int, seed: int) -> 
 
 
 def label_metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Labelled attempts (and how many correct), steps, the share of steps labelled right, and, where the
-    records carry an exact truth, the labels' agreement with it (`metrics.step_labels.label_truth_agreement`)."""
+    """Labelled attempts (and how many correct), steps, the share of steps labelled right, the tokens the
+    continuations generated, and, where the records carry an exact truth, the labels' agreement with it
+    (`metrics.step_labels.label_truth_agreement`)."""
     labels = [bool(x) for r in records for x in r["labels"]]
     return {"attempts": len(records), "attempts_correct": sum(r.get("verdict") == "correct" for r in records),
             "steps": len(labels), "correct_share": sum(labels) / len(labels) if labels else None,
+            "tokens": sum(int(r.get("mc_tokens") or 0) for r in records),
             **label_truth_agreement(records)}
 
 
