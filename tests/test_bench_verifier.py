@@ -128,3 +128,33 @@ def test_seeds_table_numbers(tmp_path, capsys):
     assert "| [6.4, 68.6] |" in row and "| met |" in row and "higher at 3 seeds" in row
     assert "| self_consistency@4 | 12.5 | [12.5, 12.5] | 12.5, 12.5, 12.5 |" in table
     assert "| verifier | 0.600 | " in table
+
+
+prm_steps = _load("prm_steps")
+
+
+def test_prm_steps_scores_every_step_of_the_runs_against_the_truth(runs, tmp_path, capsys):
+    out = tmp_path / "rows.json"
+    assert prm_steps.main([str(runs[0]), str(runs[1]), "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r["set"], r["folder"]) for r in rows] == [(s, f) for s in prm_steps.SETS for f in ("seed0", "seed1", "pooled")]
+    labels = [json.loads(x) for x in (runs[0] / "step_labels.jsonl").read_text().splitlines()]
+    assert rows[0]["metrics"]["steps"] == sum(len(r["truth"]) for r in labels if r["truth"] is not None)
+    assert rows[3]["metrics"]["steps"] == rows[0]["metrics"]["steps"]  # the PRM on the same steps it learned
+    pool = rows[6]["metrics"]  # seed 0's held-out pool: 4 problems x 2 samples, each at least one step
+    assert pool["steps"] >= 8 and 0.0 <= pool["accuracy"] <= 1.0
+    assert rows[8]["metrics"]["steps"] == pool["steps"] + rows[7]["metrics"]["steps"]
+    assert "| prm (held-out pool) | pooled |" in capsys.readouterr().out
+
+
+def test_prm_steps_refuses_a_folder_without_a_prm(runs, tmp_path, capsys):
+    assert prm_steps.main([str(tmp_path)]) == 2
+    assert "is not a finished" in capsys.readouterr().err
+
+
+def test_step_metrics_counts_first_errors_and_refuses_ragged_input():
+    m = prm_steps.step_metrics([[0.2, 0.9, 0.1], [0.9, 0.9, 0.3], [0.9, 0.9]], [[True, False, False], [True, True, False], [True, True]])
+    assert m["first_error"] == {"exact": 0.5, "early": 0.5, "late": 0.0, "missed": 0.0, "solutions": 2}
+    assert m["accuracy"] == 6 / 8 and m["constant_accuracy"] == 5 / 8
+    with pytest.raises(ValueError):
+        prm_steps.step_metrics([[0.5]], [[True, False]])
