@@ -109,6 +109,23 @@ def test_self_rationalization_rounds_resume_and_keep_the_last_checkpoint(tiny_pa
     assert len(trained) == 2 and run.path(2, "metrics.json").exists()
 
 
+def test_balance_verdicts_keeps_as_many_correct_as_incorrect_chosen_judgments(tiny_path, tmp_path, monkeypatch):
+    from selftaught.train import dpo
+
+    trained = []
+    real = dpo.train_dpo
+    monkeypatch.setattr(dpo, "train_dpo", lambda *a, **kw: trained.append(a[2]) or real(*a, **kw))
+    scripted_judge(monkeypatch, lambda sol, j: f"Verdict: {'correct' if even(sol) == (j == 0) else 'incorrect'}")
+    plain = run_judge_training(judge_config(tiny_path), tmp_path / "plain")
+    rows = run_judge_training(judge_config(tiny_path, "judge.balance_verdicts=true"), tmp_path / "balanced")
+    every = RunDir(tmp_path / "plain" / "judge").read_records(1, "judge_pairs.jsonl")
+    kept = RunDir(tmp_path / "balanced" / "judge").read_records(1, "judge_pairs.jsonl")
+    sides = [sum(p["truth"] == t for p in every) for t in ("correct", "incorrect")]
+    assert min(sides) >= 1 and sides[0] != sides[1]  # the same answers: a pair per answer, unequal sides
+    assert [sum(p["truth"] == t for p in kept) for t in ("correct", "incorrect")] == [min(sides)] * 2
+    assert all(p in every for p in kept) and rows[1]["judge/pairs"] == len(kept) == len(trained[1]) < plain[1]["judge/pairs"]
+
+
 def test_unbalanced_answers_are_one_per_problem(tiny_path, tmp_path, monkeypatch):
     scripted_judge(monkeypatch, lambda sol, j: "Verdict: correct")  # always agrees on right answers only
     rows = run_judge_training(judge_config(tiny_path, "judge.rounds=0", "judge.balanced=false"), tmp_path / "run")

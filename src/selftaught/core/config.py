@@ -392,6 +392,10 @@ class JudgeConfig(_Section):
                            "sees both kinds even when the policy is mostly wrong; false: one answer per problem.")
     pairs_per_answer: int = Field(1, ge=1, description="`selftaught judge-train`: most (agreeing, disagreeing) "
                                   "judgment pairs per answer.")
+    balance_verdicts: bool = Field(False, description="`selftaught judge-train`: keep as many pairs whose chosen "
+                                   "judgment says `correct` as pairs whose chosen judgment says `incorrect` (a seeded "
+                                   "subset of the larger side). When most answers are wrong, most agreeing judgments "
+                                   "say `incorrect`, and unbalanced pairs can teach that verdict rather than checking.")
 
 
 class LoopConfig(_Section):

@@ -31,7 +31,7 @@ from ..core.config import Config
 from ..core.io import write_json
 from ..core.records import Problem
 from ..scoring.rationale_judge import judge_messages
-from ..select.judgments import build_judgment_pairs
+from ..select.judgments import balance_by_truth, build_judgment_pairs
 from ..tasks.formats import plain_record
 from .context import RoundContext
 from .rundir import RunDir
@@ -104,6 +104,8 @@ def train_round(ctx: RoundContext, index: int) -> dict[str, Any]:
     else:
         pairs = build_judgment_pairs(problems, samples, scores, judged, lambda p, s: judge_messages(p, s.text),
                                      cfg.judge.pairs_per_answer, seed=ctx.seed("judge", index, 4))
+        if cfg.judge.balance_verdicts:
+            pairs = balance_by_truth(pairs, seed=ctx.seed("judge", index, 6))
         run.write_records(index, "judge_pairs.jsonl", pairs)
     verdicts = [(j["verdict"], sc.verdict == "correct") for js, sc in zip(judged, scores) for j in js]
     agree = sum(v == ("correct" if t else "incorrect") for v, t in verdicts)

@@ -64,6 +64,21 @@ def build_judgment_pairs(problems: Sequence[Problem], samples: Sequence[Sample],
     return out
 
 
+def balance_by_truth(pairs: list[dict[str, Any]], seed: int = 0) -> list[dict[str, Any]]:
+    """As many pairs with truth `correct` (the chosen judgment says correct) as with truth `incorrect`: a seeded
+    subset of the larger side, the pairs' order kept. No pairs on one side leaves none on the other.
+
+    >>> ps = [{"truth": t, "i": i} for i, t in enumerate(["incorrect"] * 4 + ["correct"])]
+    >>> [p["truth"] for p in balance_by_truth(ps)]
+    ['incorrect', 'correct']
+    """
+    sides = {t: [i for i, p in enumerate(pairs) if p["truth"] == t] for t in ("correct", "incorrect")}
+    keep = min(len(v) for v in sides.values())
+    rng = random.Random(seed)
+    chosen = {i for v in sides.values() for i in rng.sample(v, keep)}
+    return [p for i, p in enumerate(pairs) if i in chosen]
+
+
 def _distinct(texts: list[str]) -> list[str]:
     return list(dict.fromkeys(t for t in texts if t.strip()))
 
