@@ -6,6 +6,8 @@ the Monte-Carlo step labels and the process reward model, each kept under --out 
     OUT/verifier/             the outcome verifier (train.verifier.train_verifier, kind outcome)
     OUT/step_labels.jsonl     --prm: MC step labels of a balanced draw of the attempts (scoring.mc_labels)
     OUT/prm/                  --prm: the process reward model trained on them (kind prm)
+    OUT/verifier_dpo/         --dpo: V-STaR's verifier, a copy of the model DPO-trained on (correct, incorrect)
+                              pairs of the same attempts, up to 4 a problem (train.vstar, kind dpo)
 
 The step labels are made as the loop makes a round's (loop/step_labels.py): `balanced_draw` picks up to
 --label-samples attempts with at least one step, half correct where there are enough, and
@@ -17,6 +19,7 @@ temperature, recording the exact per-step truth where the task has one; the PRM 
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 import json
 from typing import Any
 
@@ -35,6 +38,9 @@ from selftaught.train.prm import VerifierTrainConfig
 from selftaught.train.verifier import is_trained, outcome_records, train_verifier
 from strategies import make_generator
 
+# V-STaR's verifier trains with the dpo recipe's settings (recipes/dpo.yaml), fixed here rather than tuned
+# on the held-out pool: learning rate 5e-6, 2 epochs, batch 8, beta 0.1; up to 4 pairs per problem.
+VSTAR = {"learning_rate": 5e-6, "epochs": 2, "batch_size": 8, "beta": 0.1, "pairs_per_problem": 4}
 TEMPERATURE = 0.7  # training attempts, step-label continuations and the held-out pool alike
 # what the files under --out depend on; --eval-problems and --threads are free to change between runs
 SETTINGS = ("task", "model", "prm", "seed", "k", "train_problems", "max_new_tokens", "backend", "epochs", "lr",
@@ -87,7 +93,7 @@ def train_attempts(task, lazy: Lazy, args, problems: list[Problem]) -> tuple[lis
         samples = [s for g in ctx.pool(TEMPERATURE, 1.0, args.max_new_tokens).take(problems, args.k) for s in g]
         write_jsonl(cache, samples)
     by_id = {p.id: p for p in problems}
-    return samples, [task.score(by_id[s.problem_id], s.text) for s in samples]
+    return samples, [replace(task.score(by_id[s.problem_id], s.text), sample_id=s.id) for s in samples]
 
 
 def train_outcome(args, problems: list[Problem], samples: list[Sample], scores: list[Score]) -> dict[str, Any]:
@@ -100,6 +106,24 @@ def train_outcome(args, problems: list[Problem], samples: list[Sample], scores: 
           f"({sum(r['labels'][0] for r in records)} correct)", flush=True)
     cfg = VerifierTrainConfig(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size)
     return train_verifier(args.model, records, "outcome", folder, cfg, seed=args.seed).metrics()
+
+
+def train_vstar(args, problems: list[Problem], samples: list[Sample], scores: list[Score]) -> dict[str, Any]:
+    """--dpo: V-STaR's DPO verifier's training metrics (trained now unless OUT/verifier_dpo holds it)."""
+    from selftaught.core.config import TrainConfig
+    from selftaught.train.vstar import solution_pairs, train_dpo_verifier
+
+    folder = args.out / "verifier_dpo"
+    if is_trained(folder):
+        return read_verifier(folder)["metrics"]
+    pairs = solution_pairs(problems, samples, scores, per_problem=VSTAR["pairs_per_problem"],
+                           seed=seed_for(args.seed, "verifier", 0, 2))
+    print(f"V-STaR verifier: {len(pairs)} (correct, incorrect) pairs, up to {VSTAR['pairs_per_problem']} a problem",
+          flush=True)
+    cfg = TrainConfig(method="dpo", learning_rate=VSTAR["learning_rate"], epochs=VSTAR["epochs"],
+                      batch_size=VSTAR["batch_size"], dpo={"beta": VSTAR["beta"]})
+    return {**train_dpo_verifier(args.model, pairs, folder, cfg, seed=seed_for(args.seed, "verifier", 0, 3)).metrics(),
+            "pairs": len(pairs)}
 
 
 def label_steps(task, lazy: Lazy, args, problems: list[Problem], samples: list[Sample],
@@ -140,12 +164,15 @@ def train_process(task, args, records: list[dict[str, Any]]) -> dict[str, Any]:
             "truth_by_k": agreement["by_k"] if agreement["solutions"] else None}
 
 
-def train_all(task, lazy: Lazy, args) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(outcome verifier metrics, PRM metrics or None): sample and label what is not on disk, then train."""
+def train_all(task, lazy: Lazy, args) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    """(outcome verifier metrics, PRM metrics or None, V-STaR verifier metrics or None): sample and label what
+    is not on disk, then train."""
     problems = task.problems("train", args.train_problems, args.seed)
-    need = not is_trained(args.out / "verifier") or (args.prm and not (args.out / "step_labels.jsonl").exists())
+    need = (not is_trained(args.out / "verifier") or (args.prm and not (args.out / "step_labels.jsonl").exists())
+            or (args.dpo and not is_trained(args.out / "verifier_dpo")))
     samples, scores = train_attempts(task, lazy, args, problems) if need else ([], [])
     records = label_steps(task, lazy, args, problems, samples, scores) if args.prm else None
     lazy.release()  # the sampler is done with the training problems until the held-out pool
     outcome = train_outcome(args, problems, samples, scores)
-    return outcome, train_process(task, args, records) if records is not None else None
+    vstar = train_vstar(args, problems, samples, scores) if args.dpo else None
+    return outcome, train_process(task, args, records) if records is not None else None, vstar

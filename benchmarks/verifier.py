@@ -76,6 +76,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--eval-problems", type=int, default=64)
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument("--max-new-tokens", type=int, default=32)
+    ap.add_argument("--dpo", action="store_true",
+                    help="also V-STaR's verifier (the model DPO-trained on (correct, incorrect) pairs of the attempts)")
     ap.add_argument("--label-samples", type=int, default=32, help="--prm: training attempts given step labels")
     ap.add_argument("--label-k", type=int, default=4, help="--prm: continuations sampled per step prefix")
     ap.add_argument("--epochs", type=float, default=1.0)
@@ -99,7 +101,7 @@ def make_task(args):
 
 def learned(args) -> list[str]:
     """The learned scorers of this run."""
-    return ["verifier", "prm"] if args.prm else ["verifier"]
+    return ["verifier", *(["prm"] if args.prm else []), *(["verifier_dpo"] if getattr(args, "dpo", False) else [])]
 
 
 def plan(k: int, scorers: list[str]) -> list[tuple[str, str, dict]]:
@@ -151,6 +153,8 @@ def evaluate(task, lazy: Lazy, args) -> dict:
     paths = {"verifier_path": str(args.out / "verifier")}
     if args.prm:
         paths["prm_path"] = str(args.out / "prm")
+    if args.dpo:
+        paths["verifier_dpo_path"] = str(args.out / "verifier_dpo")
     generator = lazy.get()
     ctx = Context(task, generator, seed=args.seed, scorer_options=paths)
     rows, correct = run_plan(task, generator, problems, ctx, args)
@@ -168,14 +172,16 @@ def run(args) -> dict:
     task = make_task(args)
     start = time.time()
     lazy = Lazy(args.backend, args.model)  # the sampler's model is loaded only when something is sampled
-    outcome, prm = train_all(task, lazy, args)
+    outcome, prm, vstar = train_all(task, lazy, args)
     print(f"verifiers ready ({time.time() - start:.0f}s): outcome loss {outcome.get('train/loss')}"
-          + (f"; prm loss {prm['train'].get('train/loss')}, step labels {prm['step_labels']}" if prm else ""), flush=True)
+          + (f"; prm loss {prm['train'].get('train/loss')}, step labels {prm['step_labels']}" if prm else "")
+          + (f"; V-STaR verifier {vstar}" if vstar else ""), flush=True)
     held_out = evaluate(task, lazy, args)
     summary = {"task": args.task, "task_options": TASKS[args.task], "task_version": task.version,
                "prompt_form": "steps" if args.prm else "given", "model": args.model, "k": args.k, "seed": args.seed,
                "args": {k: str(v) for k, v in vars(args).items()}, "backend": lazy.backend, "train": outcome,
-               "prm": prm, **held_out, "machine": platform.platform(), "seconds": round(time.time() - start, 1),
+               "prm": prm, "verifier_dpo": vstar, **held_out, "machine": platform.platform(),
+               "seconds": round(time.time() - start, 1),
                "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                         cwd=ROOT, check=False).stdout.strip()}
     write_json(args.out / "summary.json", summary)

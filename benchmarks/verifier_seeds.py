@@ -26,7 +26,7 @@ from selftaught.core.errors import DataError, SelftaughtError  # noqa: E402
 from selftaught.experiments.analysis import Interval, mean_interval, paired_bootstrap, paired_difference, verdict  # noqa: E402
 
 SAME = ("task", "k", "prompt_form", "model")  # what must agree for seeds to be pooled
-LEARNED = ("[verifier]", "[prm]")
+LEARNED = ("[verifier]", "[prm]", "[verifier_dpo]")
 GOAL = 10.0  # points over self-consistency@k, with the paired interval above 0
 
 

@@ -72,6 +72,29 @@ def test_rerun_reads_back_and_other_settings_are_refused(runs, tiny_path, capsys
     assert "label_k: 1 there, 2 now" in capsys.readouterr().err
 
 
+def test_dpo_adds_the_vstar_verifier_to_an_earlier_run(runs, tiny_path, tmp_path):
+    out = tmp_path / "with-dpo"
+    shutil.copytree(runs[1], out)
+    # the tiny model never answers right: make each training problem's first attempt right, so pairs exist
+    gold = {p.id: p.answer for p in verifier.make_task(verifier.parse(_args(tiny_path, out, 1))).problems("train", 4, 1)}
+    rows = [json.loads(x) for x in (out / "train_samples.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["text"] = f"Answer: {gold[r['problem_id']]}" if r["index"] == 0 else r["text"]
+    (out / "train_samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kept = {p: p.stat().st_mtime_ns for p in (out / "verifier" / "verifier.json", out / "prm" / "verifier.json",
+                                              out / "train_samples.jsonl", out / "step_labels.jsonl")}
+    assert verifier.main(_args(tiny_path, out, 1, "--dpo")) == 0
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept  # only the V-STaR verifier is new
+    summary = json.loads((out / "summary.json").read_text())
+    labels = [r["label"] for r in summary["strategies"]]
+    assert {"best_of_n[verifier_dpo]@2", "weighted_vote[verifier_dpo]@2"} <= set(labels)
+    assert "auroc_verifier_dpo" in summary["scorers"] and "best_of_n[verifier_dpo]@2" in summary["paired_vs_sc"]
+    assert 1 <= summary["verifier_dpo"]["pairs"] <= 4 and (out / "verifier_dpo" / "verifier.json").is_file()
+    before = json.loads((runs[1] / "summary.json").read_text())
+    same = [r for r in summary["strategies"] if r["label"] in {x["label"] for x in before["strategies"]}]
+    assert same == before["strategies"]  # the same held-out pool and the same other rows
+
+
 def test_an_out_of_the_first_version_is_refused_for_other_settings(tiny_path, tmp_path, capsys):
     (tmp_path / "verifier").mkdir()  # the first version wrote no settings.json; it ran basic_arithmetic only
     assert verifier.main(_args(tiny_path, tmp_path, 0)) == 2

@@ -153,6 +153,8 @@ def test_vstar_dpo_verifier_prefers_the_kind_of_solution_it_was_trained_to_prefe
     verifier = DPOVerifier(tmp_path / "dpo")
     good, bad = verifier([problems[0]] * 2, samples[:2])
     assert good > 0.5 > bad
+    verifier.model = verifier.ref = None  # a second call on the same (question, solution) reads the cache
+    assert verifier([problems[0]] * 2, samples[:2]) == [good, bad]
     with pytest.raises(ConfigError, match="verifier_dpo"):
         LearnedVerifier(tmp_path / "dpo")
 

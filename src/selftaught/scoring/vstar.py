@@ -46,14 +46,17 @@ class DPOVerifier:
         self.model, self.tokenizer = load_model(str(path), device, "float32")
         self.ref, _ = load_model(self.meta["reference"], device, "float32")
         self.beta = float(self.meta.get("beta", 0.1))
+        self.cache: dict[tuple[str, str], float] = {}  # (question, solution) -> score: a pool is often scored twice
 
     def __call__(self, problems: list[Problem], samples: list[Sample]) -> list[float]:
         out = []
         for p, s in zip(problems, samples):
             q = question_of(p)
-            margin = (completion_logprob(self.model, self.tokenizer, q, s.text, self.device)
-                      - completion_logprob(self.ref, self.tokenizer, q, s.text, self.device))
-            out.append(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, self.beta * margin)))))
+            if (q, s.text) not in self.cache:
+                margin = (completion_logprob(self.model, self.tokenizer, q, s.text, self.device)
+                          - completion_logprob(self.ref, self.tokenizer, q, s.text, self.device))
+                self.cache[q, s.text] = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, self.beta * margin))))
+            out.append(self.cache[q, s.text])
         return out
 
 
