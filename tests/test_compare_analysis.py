@@ -93,9 +93,10 @@ def test_sampled_tokens_count_every_training_stage_and_not_the_held_out_ones(tmp
     write("rationale_samples.jsonl", [7])
     (rounds / "001" / "step_labels.jsonl").write_text(json.dumps({"mc_tokens": 30, "n_steps": 3}) + "\n"
                                                       + json.dumps({"n_steps": 2}) + "\n")  # one from before the count
+    (rounds / "001" / "judgments.jsonl").write_text(json.dumps({"judgments": [{"n_tokens": 4}, {"n_tokens": 6}, {}]}) + "\n")
     write("eval_samples.jsonl", [100])  # held-out: the same for every variant
     write("probe_samples.jsonl", [200])
     write("eval_samples.jsonl", [300], r=0)
     (rounds / "002").mkdir()
     write("samples.jsonl", [400], r=2)  # an unfinished round (no metrics.json) does not count
-    assert read_cell(tmp_path, "bstar", 0).sampled_tokens == 10 + 20 + 5 + 7 + 30 + 1000
+    assert read_cell(tmp_path, "bstar", 0).sampled_tokens == 10 + 20 + 5 + 7 + 30 + 4 + 6 + 1000

@@ -51,6 +51,8 @@ def test_self_rewarding_pairs_follow_the_judge_not_the_verifier(tiny_path, tmp_p
     assert m["select/judge_parse_failure_rate"] == 0.0 and m["select/judge_judgments"] == 2 * 6 * 4
     judged = run.read_records(1, "judgments.jsonl")
     assert len(judged) == 24 and all(len(r["judgments"]) == 2 for r in judged)
+    # each judgment keeps what it cost (the scripted judge's "Verdict: x" is 2 words, its n_tokens)
+    assert all(j["n_tokens"] == 2 for r in judged for j in r["judgments"])
 
 
 def test_self_rewarding_judgments_are_reused_on_resume(tiny_path, tmp_path, monkeypatch):

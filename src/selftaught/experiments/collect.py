@@ -4,9 +4,9 @@ rounds/NNN/*samples.jsonl), so a folder copied off a cluster can be analysed any
 
 Sampled tokens are every token the loop generated to make training data: the round's attempts
 (samples.jsonl) and every extra stage's samples (synth_, rationale_, revision_, verifier_pool_... samples.jsonl),
-plus bstar's probe grid (`control/tokens`, which writes no sample file) and the Monte-Carlo step labels'
-continuations (step_labels.jsonl's `mc_tokens`; step labels written before those were counted carry none
-and add nothing). The held-out evaluation and the held-out probe (eval_ / probe_samples.jsonl) measure and
+plus bstar's probe grid (`control/tokens`, which writes no sample file), the Monte-Carlo step labels'
+continuations (step_labels.jsonl's `mc_tokens`) and a self-rewarding round's judgments (judgments.jsonl's
+per-judgment `n_tokens`); files written before these were counted carry no counts and add nothing. The held-out evaluation and the held-out probe (eval_ / probe_samples.jsonl) measure and
 are the same for every variant, so they are left out.
 """
 
@@ -81,6 +81,8 @@ def read_cell(folder: Path, variant: str, seed: int) -> CellData:
                 cell.sampled_tokens += file_tokens(samples)
         if (d / "step_labels.jsonl").exists():
             cell.sampled_tokens += file_tokens(d / "step_labels.jsonl", key="mc_tokens")
+        if (d / "judgments.jsonl").exists():
+            cell.sampled_tokens += judgment_tokens(d / "judgments.jsonl")
     return cell
 
 
@@ -91,6 +93,13 @@ def file_tokens(path: Path, key: str = "n_tokens") -> int:
     """Sum of `key` (n_tokens) over a records file's records."""
     with open(path, encoding="utf-8") as f:
         return sum(int(json.loads(line).get(key) or 0) for line in f if line.strip())
+
+
+def judgment_tokens(path: Path) -> int:
+    """Sum of n_tokens over every judgment of a judgments.jsonl file (select.rule judge)."""
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return sum(int(j.get("n_tokens") or 0) for r in rows for j in r.get("judgments") or [])
 
 
 def read_cells(folder: Path, spec: CompareSpec) -> dict[str, dict[int, CellData]]:

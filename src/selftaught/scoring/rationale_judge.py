@@ -114,13 +114,15 @@ class RationaleJudge:
         self.judgments = self.parse_failures = 0
 
     def judge(self, problems: list[Problem], samples: list[Sample]) -> list[list[dict[str, Any]]]:
-        """Per sample, its `m` judgments: {"text", "verdict"} (verdict None: a parse failure)."""
+        """Per sample, its `m` judgments: {"text", "verdict", "n_tokens"} (verdict None: a parse failure;
+        n_tokens: what the judgment cost to generate)."""
         keys, todo = pending(problems, samples, self.cache,
                              lambda problem, sample: judge_messages(problem, sample.text, self.prompt))
         if todo:
             outs = self.generator.generate(list(todo.values()), self.params, n=self.m)
             for key, row in zip(todo, outs):
-                found = [{"text": o.text, "verdict": parse_verdict(o.text)} for o in row[: self.m]]
+                found = [{"text": o.text, "verdict": parse_verdict(o.text), "n_tokens": int(o.n_tokens or 0)}
+                         for o in row[: self.m]]
                 self.judgments += len(found)
                 self.parse_failures += sum(j["verdict"] is None for j in found)
                 self.cache[key] = found
