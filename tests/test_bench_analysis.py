@@ -1,6 +1,7 @@
 """The analysis scripts that read `selftaught compare` folders: benchmarks/synthesis_solved.py (problems
 failed in every earlier round, solved in the next, counted over the first k samples) and
-benchmarks/compare_rounds.py (per-round means of round metrics)."""
+benchmarks/compare_rounds.py (per-round means of round metrics); and benchmarks/search_seeds.py (seeds of the search
+benchmark pooled)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,42 @@ def test_compare_rounds_averages_each_round_over_its_cells(tmp_path, capsys):
     mod.main([str(tmp_path), "--metrics", "eval/accuracy,rollout/pass@k,pass@k/pass@1,rollout/collapse"])
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "| rft | 1 | 2 | 30.0 | 30.0 | 2.25 | - |"  # ratio: mean of 3.0 and 1.5; booleans skipped
+
+
+def write_search(folder: Path, seed: int, correct: dict[str, list[bool]], prm: str | None = "learned_prm") -> None:
+    """A benchmarks/search.py output folder at N=4: summary.json and each strategy's traces."""
+    rows = []
+    for family, cs in correct.items():
+        d = folder / "n4" / family
+        d.mkdir(parents=True)
+        (d / "traces.jsonl").write_text("".join(json.dumps({"correct": c}) + "\n" for c in cs))
+        rows.append({"n_setting": 4, "family": family, "accuracy": sum(cs) / len(cs), "tokens/problem": 60.0,
+                     **({"scored_tokens/problem": 50.0} if family != "self_consistency" else {})})
+    meta = {"problems": 4, "ns": [4], "beam_width": 4, "seed": seed, **({"prm": prm, "aggregate": "min"} if prm else {})}
+    (folder / "summary.json").write_text(json.dumps({"meta": meta, "rows": rows}))
+
+
+def test_search_seeds_pairs_each_strategy_with_self_consistency(tmp_path, capsys):
+    mod = load("search_seeds")
+    F, T = False, True
+    write_search(tmp_path / "s0", 0, {"self_consistency": [T, F, F, F], "beam_search": [T, T, F, F]})
+    write_search(tmp_path / "s1", 1, {"self_consistency": [F, F, F, F], "beam_search": [T, T, T, F]})
+    assert mod.main([str(tmp_path / "s0"), str(tmp_path / "s1")]) == 0
+    out = capsys.readouterr().out
+    assert "2 seeds (0, 1), 4 problems each, step scorer `learned_prm` (aggregate min)" in out
+    row = next(line for line in out.splitlines() if line.startswith("| 4 | beam_search |"))
+    # accuracy 50 and 75 -> mean 62.5; differences +25 and +75 points -> mean +50 (t interval over 2 seeds)
+    assert row.startswith("| 4 | beam_search | 62.5 [") and "| 50.0, 75.0 | 60.0 | 50.0 | +50.0 [" in row
+    assert "| 4 | self_consistency | 12.5 [" in out
+
+
+def test_search_seeds_refuses_mixed_settings_and_repeated_seeds(tmp_path, capsys):
+    mod = load("search_seeds")
+    write_search(tmp_path / "a", 0, {"self_consistency": [True]})
+    write_search(tmp_path / "b", 1, {"self_consistency": [True]}, prm=None)  # an old run: the default scorer
+    assert mod.main([str(tmp_path / "a"), str(tmp_path / "b")]) == 2
+    assert "differ in `prm`" in capsys.readouterr().err
+    write_search(tmp_path / "c", 0, {"self_consistency": [True]})
+    assert mod.main([str(tmp_path / "a"), str(tmp_path / "c")]) == 2
+    assert "same seed" in capsys.readouterr().err
+    assert mod.main([str(tmp_path / "nothing")]) == 2
