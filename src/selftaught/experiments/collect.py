@@ -6,8 +6,9 @@ Sampled tokens are every token the loop generated to make training data: the rou
 (samples.jsonl) and every extra stage's samples (synth_, rationale_, revision_, verifier_pool_... samples.jsonl),
 plus bstar's probe grid (`control/tokens`, which writes no sample file), the Monte-Carlo step labels'
 continuations (step_labels.jsonl's `mc_tokens`) and a self-rewarding round's judgments (judgments.jsonl's
-per-judgment `n_tokens`); files written before these were counted carry no counts and add nothing. The held-out evaluation and the held-out probe (eval_ / probe_samples.jsonl) measure and
-are the same for every variant, so they are left out.
+per-judgment `n_tokens`); files written before these were counted carry no counts and add nothing. The
+held-out evaluation and the held-out probe (eval_ / probe_samples.jsonl) measure and are the same for every
+variant, so they are left out.
 """
 
 from __future__ import annotations
