@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from selftaught.core.records import Problem  # noqa: E402
 from selftaught.metrics.exploit import auroc  # noqa: E402
+from selftaught.metrics.step_labels import first_error_places  # noqa: E402
 
 SETS = ("mc labels (train draw)", "prm (train draw)", "prm (held-out pool)")
 
@@ -59,18 +60,15 @@ def step_metrics(scores: list[list[float]], truth: list[list[bool]]) -> dict:
 
 def first_errors(scores: list[list[float]], truth: list[list[bool]]) -> dict:
     """Over solutions with a truly wrong step: the first step scored < 0.5 is exactly the first wrong one,
-    earlier, later, or there is none (missed)."""
-    counts = {"exact": 0, "early": 0, "late": 0, "missed": 0}
-    for row, t in zip(scores, truth):
-        true_first = next((i for i, x in enumerate(t) if not x), None)
-        if true_first is None:
-            continue
-        found = next((i for i, x in enumerate(row) if x < 0.5), None)
-        key = ("missed" if found is None else "exact" if found == true_first
-               else "early" if found < true_first else "late")
-        counts[key] += 1
-    total = sum(counts.values())
-    return {**{k: v / total for k, v in counts.items()}, "solutions": total} if total else {"solutions": 0}
+    earlier, later, or there is none (missed; `metrics.step_labels.first_error_places` counts it as late)."""
+    pairs = [(next((i for i, x in enumerate(row) if x < 0.5), None), next(i for i, x in enumerate(t) if not x))
+             for row, t in zip(scores, truth) if not all(t)]
+    if not pairs:
+        return {"solutions": 0}
+    found, true_first = [f for f, _ in pairs], [t for _, t in pairs]
+    places = first_error_places(found, true_first)
+    missed = sum(f is None for f in found) / len(pairs)
+    return {**places, "late": places["late"] - missed, "missed": missed, "solutions": len(pairs)}
 
 
 def pool_steps(folder: Path, task, problems: dict[str, Problem]) -> tuple[list[Problem], list[list[str]], list[list[bool]]]:
