@@ -19,21 +19,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from selftaught.core.errors import DataError  # noqa: E402
 from selftaught.experiments.analysis import mean_interval, paired_bootstrap, paired_difference  # noqa: E402
 
 SAME = ("problems", "ns", "beam_width", "prm", "aggregate")  # what must agree for seeds to be pooled
 BASE = "self_consistency"
 
 
-class Refused(Exception):
-    pass
-
-
 def load(folder: Path) -> dict:
     """A run's summary plus, per (N, strategy), its per-problem correctness from the traces."""
     path = folder / "summary.json"
     if not path.is_file():
-        raise Refused(f"{folder}: no summary.json; give the --out folders of finished benchmarks/search.py runs.")
+        raise DataError(f"{folder}: no summary.json; give the --out folders of finished benchmarks/search.py runs.")
     summary = json.loads(path.read_text())
     summary["meta"].setdefault("prm", "step_logprob")  # runs from before --prm used the default scorer
     summary["meta"].setdefault("aggregate", "last")
@@ -47,10 +44,10 @@ def check(runs: list[dict]) -> None:
     for key in SAME:
         values = {json.dumps(r["meta"].get(key)) for r in runs}
         if len(values) > 1:
-            raise Refused(f"the runs differ in `{key}` ({', '.join(sorted(values))}); pool seeds of one setting.")
+            raise DataError(f"the runs differ in `{key}` ({', '.join(sorted(values))}); pool seeds of one setting.")
     seeds = [r["meta"]["seed"] for r in runs]
     if len(set(seeds)) < len(seeds):
-        raise Refused(f"two runs have the same seed ({seeds}); each seed counts once.")
+        raise DataError(f"two runs have the same seed ({seeds}); each seed counts once.")
 
 
 def fmt(iv, scale: float = 100.0) -> str:
@@ -70,7 +67,7 @@ def table(runs: list[dict]) -> str:
         n, family = row["n_setting"], row["family"]
         rows = [r["rows"][i] for r in runs]
         if any((x["n_setting"], x["family"]) != (n, family) for x in rows):
-            raise Refused("the runs ran different strategies; rerun them with the same benchmarks/search.py.")
+            raise DataError("the runs ran different strategies; rerun them with the same benchmarks/search.py.")
         base = [next(x for x in r["rows"] if x["n_setting"] == n and x["family"] == BASE) for r in runs]
         acc = mean_interval([x["accuracy"] for x in rows])
         scored = [x.get("scored_tokens/problem") for x in rows]
@@ -97,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [load(f) for f in args.folders]
         check(runs)
         text = table(runs)
-    except Refused as e:
+    except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(text)
